@@ -1,0 +1,23 @@
+from typing import Any, cast
+
+from django.http import HttpRequest
+
+from crm.models import User
+from crm.permissions import can_merge_customers, is_staff_member, is_store_staff
+from stores.models import Store
+
+
+def navigation(request: HttpRequest) -> dict[str, Any]:
+    """What the layout needs to draw a navigation fitting the user's role."""
+    user = request.user
+    if not is_staff_member(user):
+        return {"is_staff_member": False}
+    staff = cast(User, user)
+    return {
+        "is_staff_member": True,
+        "nav_can_merge": can_merge_customers(staff),
+        "nav_stores": Store.objects.filter(memberships__user=staff) if is_store_staff(staff) else [],
+        "nav_role": staff.get_role_display(),
+        "nav_search_query": request.GET.get("q", "") if request.resolver_match
+        and request.resolver_match.view_name == "customers:search" else "",
+    }

@@ -1,0 +1,62 @@
+"""Who may do what. Every view and service asks these helpers, never the role field directly."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, cast
+
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from crm.models import Role, User
+
+STAFF_ROLES = frozenset({Role.ASSOCIATE, Role.MANAGER, Role.REP, Role.SUPERVISOR, Role.ADMIN})
+STORE_ROLES = frozenset({Role.ASSOCIATE, Role.MANAGER})
+MERGE_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+
+AnyUser = User | AnonymousUser
+
+
+def is_staff_member(user: AnyUser) -> bool:
+    """Employees of the retailer, in stores or in the call center. Customers are not."""
+    return user.is_authenticated and user.is_active and cast(User, user).role in STAFF_ROLES
+
+
+def is_store_staff(user: AnyUser) -> bool:
+    return user.is_authenticated and cast(User, user).role in STORE_ROLES
+
+
+def can_view_customers(user: AnyUser) -> bool:
+    """Every employee may look any customer up: returns and pickups cross stores and channels."""
+    return is_staff_member(user)
+
+
+def can_comment(user: AnyUser) -> bool:
+    return is_staff_member(user)
+
+
+def can_merge_customers(user: AnyUser) -> bool:
+    return is_staff_member(user) and cast(User, user).role in MERGE_ROLES
+
+
+ViewFunc = Callable[..., HttpResponse]
+
+
+def require(check: Callable[[AnyUser], bool]) -> Callable[[ViewFunc], ViewFunc]:
+    """View decorator: anonymous users go to the login page, signed-in users who fail get 403."""
+
+    def decorator(view: ViewFunc) -> ViewFunc:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not check(request.user):
+                raise PermissionDenied
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+staff_required = require(is_staff_member)

@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from crm import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("me/", views.account_home, name="account_home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/", include("allauth.urls")),
+    path("customers/", include("customers.urls")),
+    path("orders/", include("orders.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,34 @@
+"""The landing page of each role, the customer's own account page and the health check."""
+
+from typing import cast
+
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+
+from crm.models import User
+from crm.permissions import is_staff_member
+from customers.models import Customer
+from orders.selectors import orders_of_customer_user
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    if is_staff_member(request.user):
+        return redirect("customers:search")
+    return redirect("account_home")
+
+
+@login_required
+def account_home(request: HttpRequest) -> HttpResponse:
+    """A customer's own page: her orders in every channel."""
+    customer = Customer.objects.filter(user=cast(User, request.user)).first()
+    orders = orders_of_customer_user(customer_id=customer.pk) if customer else []
+    return render(request, "crm/account_home.html", {"customer": customer, "orders": orders})
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return JsonResponse({"status": "ok"})

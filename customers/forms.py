@@ -1,0 +1,47 @@
+from django import forms
+
+from customers.models import COMMENT_MAX_LENGTH
+from stores.models import Store
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Add a comment",
+        max_length=COMMENT_MAX_LENGTH,
+        strip=True,
+        widget=forms.Textarea(
+            attrs={
+                "rows": 3,
+                "placeholder": "What should the next colleague know? Plain text.",
+                "maxlength": COMMENT_MAX_LENGTH,
+            }
+        ),
+        error_messages={
+            "required": "Write a comment before adding it.",
+            "max_length": "A comment can be at most %(limit_value)s characters; this one has %(show_value)s.",
+        },
+    )
+    store = forms.ModelChoiceField(queryset=Store.objects.none(), required=False, label="For store")
+
+    def __init__(self, *args: object, stores: list[Store] | None = None, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        stores = stores or []
+        if len(stores) > 1:
+            self.fields["store"].queryset = Store.objects.filter(pk__in=[s.pk for s in stores])  # type: ignore[attr-defined]
+            self.fields["store"].initial = stores[0].pk
+            self.fields["store"].empty_label = None  # type: ignore[attr-defined]
+        else:
+            del self.fields["store"]
+
+
+class MergeForm(forms.Form):
+    survivor = forms.TypedChoiceField(
+        coerce=int, widget=forms.RadioSelect, label="Keep this record", error_messages={
+            "required": "Choose the record to keep.",
+            "invalid_choice": "Choose one of the two records.",
+        }
+    )
+
+    def __init__(self, *args: object, choices: list[tuple[int, str]], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["survivor"].choices = choices  # type: ignore[attr-defined]

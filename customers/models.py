@@ -1,0 +1,181 @@
+"""The unified customer record: one Customer, its contact points, timeline and comments."""
+
+from django.conf import settings
+from django.core.validators import MaxLengthValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.models import Channel, Role
+
+COMMENT_MAX_LENGTH = 2000
+
+
+class Customer(models.Model):
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    # Lower-cased, accent-free "first last": what name search matches (trigram index on PostgreSQL).
+    search_name = models.CharField(max_length=201, blank=True, editable=False, db_index=True)
+    address_line1 = models.CharField("address", max_length=200, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+    postcode = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    home_store = models.ForeignKey(
+        "stores.Store", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    customer_since = models.DateTimeField(default=timezone.now)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="customer",
+    )
+    # A merged customer stays as an alias of the survivor, so old links and ids keep working.
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="aliases"
+    )
+    merged_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip() or f"Customer #{self.pk}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("customers:detail", args=[self.pk])
+
+
+class ContactKind(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    PHONE = "phone", "Phone"
+    LOYALTY = "loyalty", "Loyalty card"
+    EXTERNAL = "external", "External id"
+
+
+class ContactPoint(models.Model):
+    """One identifier of a customer, normalised so that each (kind, value) belongs to one customer.
+
+    External ids are stored as "<system>:<id>", e.g. "webshop:88123".
+    """
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contact_points")
+    kind = models.CharField(max_length=10, choices=ContactKind.choices)
+    value = models.CharField(max_length=254)
+    source = models.CharField(max_length=20, choices=Channel.choices, default=Channel.SYSTEM)
+    verified = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="contact_point_unique_value")
+        ]
+        ordering = ["kind", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.value}"
+
+
+class ActivityKind(models.TextChoices):
+    ORDER_PLACED = "order_placed", "Order placed"
+    COMMENT_ADDED = "comment_added", "Comment"
+    CONTACT_ADDED = "contact_added", "Contact details added"
+    CUSTOMERS_MERGED = "customers_merged", "Records merged"
+
+
+class Activity(models.Model):
+    """One event on a customer's timeline, written in the same transaction as the event."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="activities")
+    occurred_at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=32, choices=ActivityKind.choices)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    store = models.ForeignKey(
+        "stores.Store", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    summary = models.CharField(max_length=255)
+    detail = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    # What the entry is about, for its link: e.g. ("order", "W100231").
+    subject_type = models.CharField(max_length=32, blank=True)
+    subject_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(
+                "customer", models.F("occurred_at").desc(), models.F("id").desc(),
+                name="activity_timeline_idx",
+            )
+        ]
+        verbose_name_plural = "activities"
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+class Comment(models.Model):
+    """A note by staff on a customer's history, plain text."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    author_role = models.CharField(max_length=20, choices=Role.choices)
+    store = models.ForeignKey(
+        "stores.Store", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    body = models.TextField(validators=[MaxLengthValidator(COMMENT_MAX_LENGTH)])
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.body[:50]
+
+
+class MergeSuggestionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    MERGED = "merged", "Merged"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class MergeSuggestion(models.Model):
+    """Two records that may be one person; a supervisor decides. customer_a has the lower id."""
+
+    customer_a = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    customer_b = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=255)
+    status = models.CharField(
+        max_length=10, choices=MergeSuggestionStatus.choices, default=MergeSuggestionStatus.OPEN
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer_a", "customer_b"], name="one_suggestion_per_pair"),
+            models.CheckConstraint(
+                condition=models.Q(customer_a__lt=models.F("customer_b")),
+                name="suggestion_pair_ordered",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-created_at"], name="suggestion_status_idx")]
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer_a_id} ~ {self.customer_b_id}: {self.reason}"

@@ -1,0 +1,217 @@
+"""Reads of the customer record, each shaped for the page that shows it."""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
+from django.utils.dateparse import parse_datetime
+
+from crm.models import Channel
+from customers.identifiers import (
+    external_value,
+    normalize_email,
+    normalize_loyalty,
+    normalize_phone,
+    search_key,
+)
+from customers.models import (
+    Activity,
+    ActivityKind,
+    Comment,
+    ContactKind,
+    ContactPoint,
+    Customer,
+    MergeSuggestion,
+    MergeSuggestionStatus,
+)
+from orders.models import Order
+
+SEARCH_LIMIT = 25
+TIMELINE_PAGE = 25
+CONTACT_KINDS = (ActivityKind.COMMENT_ADDED,)
+_PHONE_CHARACTERS = re.compile(r"^[\d\s().+\-/]+$")
+
+
+def _customer_list() -> QuerySet[Customer]:
+    return (
+        Customer.objects.filter(merged_into__isnull=True)
+        .select_related("home_store")
+        .prefetch_related("contact_points")
+    )
+
+
+@dataclass
+class SearchResult:
+    customers: list[Customer]
+    matched_by: str  # "email", "phone", "loyalty card", "order number", "external id", "name", ""
+    truncated: bool = False
+
+
+def customer_search(*, query: str) -> SearchResult:
+    """Find customers by any identifier: an exact e-mail, phone (any format), loyalty number,
+    order number or external id first; otherwise every word of the query in the name."""
+    query = query.strip()[:200]
+    if not query:
+        return SearchResult(customers=[], matched_by="")
+
+    for matched_by, ids in _identifier_matches(query):
+        if ids:
+            customers = list(_customer_list().filter(pk__in=ids))
+            return SearchResult(customers=customers, matched_by=matched_by)
+
+    words = search_key(query).split()
+    if not any(any(ch.isalpha() for ch in word) for word in words):
+        return SearchResult(customers=[], matched_by="")
+    name_match = Q()
+    for word in words:
+        name_match &= Q(search_name__contains=word)
+    found = list(_customer_list().filter(name_match).order_by("last_name", "first_name", "id")[: SEARCH_LIMIT + 1])
+    return SearchResult(customers=found[:SEARCH_LIMIT], matched_by="name", truncated=len(found) > SEARCH_LIMIT)
+
+
+def _identifier_matches(query: str):  # type: ignore[no-untyped-def]
+    """Yield (label, customer ids) for each identifier kind the query can be, cheapest first."""
+    candidates: list[tuple[str, str, str]] = []
+    if "@" in query:
+        try:
+            candidates.append(("email", ContactKind.EMAIL, normalize_email(query)))
+        except ValidationError:
+            pass
+    if ":" in query:
+        system, _, external_id = query.partition(":")
+        try:
+            candidates.append(("external id", ContactKind.EXTERNAL, external_value(system, external_id)))
+        except ValidationError:
+            pass
+    if _PHONE_CHARACTERS.match(query) and sum(ch.isdigit() for ch in query) >= 7:
+        try:
+            candidates.append(("phone", ContactKind.PHONE, normalize_phone(query)))
+        except ValidationError:
+            pass
+    if "@" not in query and ":" not in query:
+        try:
+            candidates.append(("loyalty card", ContactKind.LOYALTY, normalize_loyalty(query)))
+        except ValidationError:
+            pass
+    for label, kind, value in candidates:
+        yield label, list(ContactPoint.objects.filter(kind=kind, value=value).values_list("customer_id", flat=True))
+    if " " not in query and any(ch.isdigit() for ch in query):
+        yield "order number", list(
+            Order.objects.filter(number=query.upper()).values_list("customer_id", flat=True)
+        )
+
+
+def customer_for_page(*, customer_id: int) -> Customer | None:
+    """The customer with her contact points and home store (two queries), aliases included."""
+    return (
+        Customer.objects.select_related("home_store", "merged_into")
+        .prefetch_related("contact_points")
+        .filter(pk=customer_id)
+        .first()
+    )
+
+
+@dataclass
+class CustomerFigures:
+    order_count: int
+    lifetime_value: Decimal
+    average_order: Decimal | None
+    last_order_at: datetime | None
+    channels: list[str]
+    last_contact_at: datetime | None
+
+
+def customer_figures(*, customer: Customer) -> CustomerFigures:
+    """Key figures for the 360 page in two queries, whatever the length of her history."""
+    sales_channels = [Channel.WEB, Channel.STORE, Channel.PHONE, Channel.KIOSK]
+    figures = Order.objects.filter(customer=customer).exclude(status="cancelled").aggregate(
+        order_count=Count("pk"),
+        lifetime_value=Sum("total"),
+        last_order_at=Max("placed_at"),
+        **{f"n_{channel}": Count("pk", filter=Q(channel=channel)) for channel in sales_channels},
+    )
+    last_contact = Activity.objects.filter(customer=customer, kind__in=CONTACT_KINDS).aggregate(
+        at=Max("occurred_at")
+    )["at"]
+    count = figures["order_count"]
+    value = figures["lifetime_value"] or Decimal("0")
+    return CustomerFigures(
+        order_count=count,
+        lifetime_value=value,
+        average_order=(value / count).quantize(Decimal("0.01")) if count else None,
+        last_order_at=figures["last_order_at"],
+        channels=[Channel(channel).label for channel in sales_channels if figures[f"n_{channel}"]],
+        last_contact_at=last_contact,
+    )
+
+
+@dataclass
+class TimelinePage:
+    activities: list[Activity]
+    next_cursor: str  # pass as `before` for the next, older page; "" at the end
+
+
+def customer_timeline(
+    *, customer: Customer, channel: str = "", kind: str = "", before: str = "", limit: int = TIMELINE_PAGE
+) -> TimelinePage:
+    """The newest `limit` entries of her timeline older than the cursor, through the
+    (customer, occurred_at desc, id desc) index: one query, whatever the history's length."""
+    activities = Activity.objects.filter(customer=customer).select_related("store", "actor")
+    if channel in Channel.values:
+        activities = activities.filter(channel=channel)
+    if kind in ActivityKind.values:
+        activities = activities.filter(kind=kind)
+    cursor = _parse_cursor(before)
+    if cursor is not None:
+        at, pk = cursor
+        activities = activities.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=pk))
+    page = list(activities.order_by("-occurred_at", "-id")[: limit + 1])
+    next_cursor = ""
+    if len(page) > limit:
+        page = page[:limit]
+        last = page[-1]
+        next_cursor = f"{last.occurred_at.isoformat()}_{last.pk}"
+    return TimelinePage(activities=page, next_cursor=next_cursor)
+
+
+def comment_activities(*, comment: Comment) -> list[Activity]:
+    """The timeline entry a comment made, for showing it the moment it is added."""
+    return list(
+        Activity.objects.filter(
+            customer_id=comment.customer_id, subject_type="comment", subject_id=str(comment.pk)
+        ).select_related("store", "actor")
+    )
+
+
+def _parse_cursor(before: str) -> tuple[datetime, int] | None:
+    at, _, pk = before.rpartition("_")
+    moment = parse_datetime(at) if at else None
+    if moment is None or not pk.isdigit():
+        return None
+    return moment, int(pk)
+
+
+def merge_suggestions_open() -> QuerySet[MergeSuggestion]:
+    """Open suggestions with both customers, their contact points and order counts."""
+    customers = Customer.objects.select_related("home_store").annotate(order_count=Count("orders"))
+    return (
+        MergeSuggestion.objects.filter(status=MergeSuggestionStatus.OPEN)
+        .prefetch_related(
+            Prefetch("customer_a", queryset=customers),
+            Prefetch("customer_b", queryset=customers),
+            "customer_a__contact_points",
+            "customer_b__contact_points",
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def merge_suggestion_for_page(*, suggestion_id: int) -> MergeSuggestion | None:
+    return merge_suggestions_open().filter(pk=suggestion_id).first()
+
+
+def recent_orders(*, customer: Customer, limit: int = 5) -> list[Order]:
+    return list(Order.objects.filter(customer=customer).select_related("store").order_by("-placed_at", "-id")[:limit])

@@ -1,0 +1,399 @@
+"""Every write to the customer record: identity resolution, merges, comments, the timeline."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from crm.models import Channel, Role, User
+from crm.permissions import can_comment, can_merge_customers, is_store_staff
+from crm.services import audit_record
+from customers.identifiers import (
+    external_value,
+    normalize_email,
+    normalize_loyalty,
+    normalize_phone,
+    search_key,
+)
+from customers.models import (
+    COMMENT_MAX_LENGTH,
+    Activity,
+    ActivityKind,
+    Comment,
+    ContactKind,
+    ContactPoint,
+    Customer,
+    MergeSuggestion,
+    MergeSuggestionStatus,
+)
+from stores.models import Store
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What an intake path knows about a person. Any identifier may be blank."""
+
+    email: str = ""
+    phone: str = ""
+    loyalty_number: str = ""
+    external_ids: Mapping[str, str] = field(default_factory=dict)
+    first_name: str = ""
+    last_name: str = ""
+    address_line1: str = ""
+    city: str = ""
+    postcode: str = ""
+    country: str = ""
+
+    def contact_points(self) -> list[tuple[str, str]]:
+        """Normalised (kind, value) pairs, strongest identifier first; field errors together."""
+        points: list[tuple[str, str]] = []
+        errors: dict[str, list[str]] = {}
+        for system, external_id in self.external_ids.items():
+            _collect(points, errors, "external_ids", ContactKind.EXTERNAL,
+                     lambda s=system, i=external_id: external_value(s, i))
+        if self.loyalty_number.strip():
+            _collect(points, errors, "loyalty_number", ContactKind.LOYALTY,
+                     lambda: normalize_loyalty(self.loyalty_number))
+        if self.email.strip():
+            _collect(points, errors, "email", ContactKind.EMAIL, lambda: normalize_email(self.email))
+        if self.phone.strip():
+            _collect(points, errors, "phone", ContactKind.PHONE, lambda: normalize_phone(self.phone))
+        if errors:
+            raise ValidationError(errors)
+        if not points:
+            raise ValidationError(
+                "An e-mail address, phone number, loyalty card number or external id is needed "
+                "to identify the customer."
+            )
+        return list(dict.fromkeys(points))
+
+
+def _collect(points, errors, name, kind, normalise) -> None:  # type: ignore[no-untyped-def]
+    try:
+        points.append((kind, normalise()))
+    except ValidationError as error:
+        errors.setdefault(name, []).extend(error.messages)
+
+
+@dataclass
+class Resolution:
+    customer: Customer
+    created: bool
+    # Other existing customers that share one of the identifiers; recorded as merge suggestions.
+    conflicts: list[Customer]
+
+
+_NAME_AND_ADDRESS = ("first_name", "last_name", "address_line1", "city", "postcode", "country")
+
+
+def customer_resolve(
+    *,
+    identity: Identity,
+    source: str,
+    store: Store | None = None,
+    occurred_at: datetime | None = None,
+    actor: User | None = None,
+) -> Resolution:
+    """Find the one customer these identifiers belong to, or create her, attaching new contact
+    points. Identifiers that point at two different customers never join them: the first match
+    (strongest identifier) wins and the others are reported as merge suggestions."""
+    points = identity.contact_points()
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _resolve(identity, points, source, store, occurred_at, actor)
+        except IntegrityError:
+            # A concurrent intake stored one of these contact points first: look again.
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _resolve(
+    identity: Identity,
+    points: list[tuple[str, str]],
+    source: str,
+    store: Store | None,
+    occurred_at: datetime | None,
+    actor: User | None,
+) -> Resolution:
+    match = models.Q()
+    for kind, value in points:
+        match |= models.Q(kind=kind, value=value)
+    known = {(cp.kind, cp.value): cp for cp in ContactPoint.objects.filter(match).select_related("customer")}
+
+    customers: list[Customer] = []
+    for point in points:
+        if point in known and known[point].customer not in customers:
+            customers.append(known[point].customer)
+    new_points = [point for point in points if point not in known]
+
+    if not customers:
+        customer = Customer.objects.create(
+            **{name: getattr(identity, name).strip() for name in _NAME_AND_ADDRESS},
+            search_name=search_key(f"{identity.first_name} {identity.last_name}"),
+            home_store=store,
+            customer_since=occurred_at or timezone.now(),
+        )
+        _add_contact_points(customer, new_points, source)
+        from customers.tasks import find_merge_suggestions
+
+        transaction.on_commit(lambda: find_merge_suggestions.delay(customer.pk))
+        return Resolution(customer=customer, created=True, conflicts=[])
+
+    customer, conflicts = customers[0], customers[1:]
+    filled = [name for name in _NAME_AND_ADDRESS if not getattr(customer, name) and getattr(identity, name).strip()]
+    for name in filled:
+        setattr(customer, name, getattr(identity, name).strip())
+    if not customer.home_store_id and store is not None:
+        customer.home_store = store
+        filled.append("home_store")
+    if filled:
+        customer.search_name = search_key(f"{customer.first_name} {customer.last_name}")
+        customer.save(update_fields=[*filled, "search_name", "updated_at"])
+    if new_points:
+        _add_contact_points(customer, new_points, source)
+        activity_record(
+            customer=customer,
+            kind=ActivityKind.CONTACT_ADDED,
+            channel=source,
+            store=store,
+            actor=actor,
+            occurred_at=occurred_at,
+            summary="Added " + ", ".join(f"{ContactKind(k).label.lower()} {v}" for k, v in new_points),
+        )
+    for other in conflicts:
+        shared = [f"{ContactKind(k).label.lower()} {v}" for k, v in points if k != ContactKind.EXTERNAL
+                  and known.get((k, v)) is not None and known[(k, v)].customer == other]
+        merge_suggestion_record(
+            first=customer, second=other, reason="Shared " + (", ".join(shared) or "external id")
+        )
+    return Resolution(customer=customer, created=False, conflicts=conflicts)
+
+
+def _add_contact_points(customer: Customer, points: list[tuple[str, str]], source: str) -> None:
+    ContactPoint.objects.bulk_create(
+        ContactPoint(customer=customer, kind=kind, value=value, source=source)
+        for kind, value in points
+    )
+
+
+def activity_record(
+    *,
+    customer: Customer,
+    kind: str,
+    channel: str,
+    summary: str,
+    detail: str = "",
+    store: Store | None = None,
+    actor: User | None = None,
+    occurred_at: datetime | None = None,
+    subject: tuple[str, str] | None = None,
+) -> Activity:
+    """Append one entry to the customer's timeline. Call it in the transaction of the event."""
+    subject_type, subject_id = subject or ("", "")
+    return Activity.objects.create(
+        customer=customer,
+        kind=kind,
+        channel=channel,
+        summary=summary[:255],
+        detail=detail,
+        store=store,
+        actor=actor,
+        actor_role=actor.role if actor else "",
+        occurred_at=occurred_at or timezone.now(),
+        subject_type=subject_type,
+        subject_id=subject_id,
+    )
+
+
+def merge_suggestion_record(*, first: Customer, second: Customer, reason: str) -> MergeSuggestion | None:
+    """Note that two records may be one person. A pair a supervisor already decided stays decided."""
+    if first.pk == second.pk:
+        return None
+    low, high = sorted((first, second), key=lambda c: c.pk)
+    suggestion, _ = MergeSuggestion.objects.get_or_create(
+        customer_a=low, customer_b=high, defaults={"reason": reason[:255]}
+    )
+    return suggestion
+
+
+def merge_suggestions_find(*, customer_id: int) -> list[MergeSuggestion]:
+    """Suggest merging a customer with live records of the same name and postcode or address."""
+    customer = Customer.objects.filter(pk=customer_id, merged_into__isnull=True).first()
+    if customer is None or not customer.search_name or not (customer.postcode or customer.address_line1):
+        return []
+    same_place = models.Q()
+    if customer.postcode:
+        same_place |= models.Q(postcode__iexact=customer.postcode)
+    if customer.address_line1:
+        same_place |= models.Q(address_line1__iexact=customer.address_line1)
+    twins = (
+        Customer.objects.filter(same_place, search_name=customer.search_name, merged_into__isnull=True)
+        .exclude(pk=customer.pk)
+        .order_by("pk")[:20]
+    )
+    suggestions = []
+    for twin in twins:
+        suggestion = merge_suggestion_record(first=customer, second=twin, reason="Same name and address")
+        if suggestion is not None:
+            suggestions.append(suggestion)
+    return suggestions
+
+
+def merge_suggestion_dismiss(*, suggestion: MergeSuggestion, actor: User) -> MergeSuggestion:
+    """A supervisor decides two records are different people; the pair is not suggested again."""
+    if not can_merge_customers(actor):
+        raise ValidationError("Only supervisors can decide on merge suggestions.")
+    with transaction.atomic():
+        suggestion = MergeSuggestion.objects.select_for_update().get(pk=suggestion.pk)
+        if suggestion.status != MergeSuggestionStatus.OPEN:
+            return suggestion
+        suggestion.status = MergeSuggestionStatus.DISMISSED
+        suggestion.resolved_by = actor
+        suggestion.resolved_at = timezone.now()
+        suggestion.save(update_fields=["status", "resolved_by", "resolved_at"])
+        audit_record(actor=actor, action="merge_suggestion.dismiss", obj=suggestion)
+    return suggestion
+
+
+# Relations to Customer that a merge must not move: the alias chain and the suggestion pairs
+# are handled by the merge itself. Every other relation is moved onto the survivor.
+MERGE_HANDLED_RELATIONS = {
+    ("customers.customer", "merged_into"),
+    ("customers.mergesuggestion", "customer_a"),
+    ("customers.mergesuggestion", "customer_b"),
+}
+
+
+def merge_moved_relations() -> list[models.ForeignObjectRel]:
+    """Every relation pointing at Customer that a merge moves, including ones added later."""
+    return [
+        relation
+        for relation in Customer._meta.get_fields(include_hidden=True)
+        if isinstance(relation, models.ForeignObjectRel)
+        and (relation.related_model._meta.label_lower, relation.field.name)  # type: ignore[union-attr]
+        not in MERGE_HANDLED_RELATIONS
+    ]
+
+
+def customer_merge(*, survivor: Customer, merged: Customer, actor: User) -> Customer:
+    """Move everything of `merged` onto `survivor` in one transaction. `merged` stays as an alias
+    that redirects to the survivor; the merge is on the survivor's timeline and in the audit log."""
+    if not can_merge_customers(actor):
+        raise ValidationError("Only supervisors can merge customer records.")
+    if survivor.pk == merged.pk:
+        raise ValidationError("A customer cannot be merged into itself.")
+    with transaction.atomic():
+        locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[survivor.pk, merged.pk]).order_by("pk")}
+        survivor, merged = locked[survivor.pk], locked[merged.pk]
+        for customer in (survivor, merged):
+            if customer.merged_into_id:
+                raise ValidationError(f"{customer.full_name} (#{customer.pk}) was already merged into another record.")
+        if survivor.user_id and merged.user_id:
+            raise ValidationError("Both records have a customer portal login; one must be removed first.")
+
+        moved: dict[str, int] = {}
+        for relation in merge_moved_relations():
+            if relation.one_to_one:
+                continue
+            name = relation.field.name
+            count = relation.related_model._default_manager.filter(**{name: merged}).update(**{name: survivor})  # type: ignore[union-attr]
+            moved[relation.related_model._meta.label_lower] = moved.get(relation.related_model._meta.label_lower, 0) + count  # type: ignore[union-attr]
+        Customer.objects.filter(merged_into=merged).update(merged_into=survivor)
+
+        changed = [name for name in _NAME_AND_ADDRESS if not getattr(survivor, name) and getattr(merged, name)]
+        for name in changed:
+            setattr(survivor, name, getattr(merged, name))
+        if not survivor.home_store_id and merged.home_store_id:
+            survivor.home_store_id = merged.home_store_id
+            changed.append("home_store")
+        if merged.customer_since < survivor.customer_since:
+            survivor.customer_since = merged.customer_since
+            changed.append("customer_since")
+        user = merged.user
+        if user is not None:
+            merged.user = None
+            merged.save(update_fields=["user"])
+            survivor.user = user
+            changed.append("user")
+        survivor.search_name = search_key(f"{survivor.first_name} {survivor.last_name}")
+        survivor.save(update_fields=[*changed, "search_name", "updated_at"])
+
+        merged.merged_into = survivor
+        merged.merged_at = timezone.now()
+        merged.save(update_fields=["merged_into", "merged_at", "updated_at"])
+
+        _merge_suggestions_after_merge(survivor, merged, actor)
+        activity_record(
+            customer=survivor,
+            kind=ActivityKind.CUSTOMERS_MERGED,
+            channel=Channel.SYSTEM,
+            actor=actor,
+            summary=f"Record #{merged.pk} ({merged.full_name}) merged into this one",
+            detail=", ".join(f"{count} {label.split('.')[1]}" for label, count in sorted(moved.items()) if count),
+        )
+        audit_record(
+            actor=actor,
+            action="customer.merge",
+            obj=survivor,
+            data={"merged_customer": merged.pk, "moved": moved},
+        )
+    return survivor
+
+
+def _merge_suggestions_after_merge(survivor: Customer, merged: Customer, actor: User) -> None:
+    pair = MergeSuggestion.objects.filter(
+        customer_a=min(survivor.pk, merged.pk), customer_b=max(survivor.pk, merged.pk)
+    )
+    pair.update(status=MergeSuggestionStatus.MERGED, resolved_by=actor, resolved_at=timezone.now())
+    others = MergeSuggestion.objects.filter(
+        models.Q(customer_a=merged) | models.Q(customer_b=merged), status=MergeSuggestionStatus.OPEN
+    ).select_related("customer_a", "customer_b")
+    for suggestion in others:
+        other = suggestion.customer_b if suggestion.customer_a_id == merged.pk else suggestion.customer_a
+        reason = suggestion.reason
+        suggestion.delete()
+        merge_suggestion_record(first=survivor, second=other, reason=reason)
+
+
+def comment_add(*, customer: Customer, author: User, body: str, store: Store | None = None) -> Comment:
+    """Staff add a plain-text note to a customer's history; store staff sign it with their store."""
+    if not can_comment(author):
+        raise ValidationError("Only staff can comment on a customer's history.")
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": ["Write a comment before adding it."]})
+    if len(body) > COMMENT_MAX_LENGTH:
+        raise ValidationError(
+            {"body": [f"A comment can be at most {COMMENT_MAX_LENGTH:,} characters; this one has {len(body):,}."]}
+        )
+    if is_store_staff(author):
+        stores = list(Store.objects.filter(memberships__user=author))
+        if store is None and stores:
+            store = stores[0]
+        if store is not None and store not in stores:
+            raise ValidationError({"store": ["You can only comment for a store you work at."]})
+    channel = {Role.ASSOCIATE: Channel.STORE, Role.MANAGER: Channel.STORE, Role.REP: Channel.PHONE}.get(
+        Role(author.role), Channel.SYSTEM
+    )
+    with transaction.atomic():
+        comment = Comment.objects.create(
+            customer=customer, author=author, author_role=author.role, store=store, body=body
+        )
+        activity_record(
+            customer=customer,
+            kind=ActivityKind.COMMENT_ADDED,
+            channel=channel,
+            store=store,
+            actor=author,
+            occurred_at=comment.created_at,
+            summary=f"Comment by {author}",
+            detail=body,
+            subject=("comment", str(comment.pk)),
+        )
+        audit_record(actor=author, action="comment.add", obj=comment, data={"customer": customer.pk})
+    return comment

@@ -1,0 +1,183 @@
+"""Call-center console pages: search, the customer 360 page, comments and merges."""
+
+from typing import Any, cast
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from crm.models import Channel, User
+from crm.permissions import (
+    can_comment,
+    can_merge_customers,
+    can_view_customers,
+    is_store_staff,
+    require,
+)
+from customers import selectors, services
+from customers.forms import CommentForm, MergeForm
+from customers.models import ActivityKind, Customer, MergeSuggestion
+from stores.models import Store
+
+
+def _live_customer(customer_id: int) -> Customer:
+    customer = selectors.customer_for_page(customer_id=customer_id)
+    if customer is None:
+        raise Http404("No such customer.")
+    return customer
+
+
+def _comment_stores(user: User) -> list[Store]:
+    return list(Store.objects.filter(memberships__user=user)) if is_store_staff(user) else []
+
+
+@require(can_view_customers)
+def customer_search(request: HttpRequest) -> HttpResponse:
+    query = request.GET.get("q", "").strip()
+    result = selectors.customer_search(query=query)
+    if len(result.customers) == 1 and not result.truncated:
+        return redirect(result.customers[0])
+    return render(request, "customers/search.html", {"query": query, "result": result})
+
+
+def _timeline_context(request: HttpRequest, customer: Customer) -> dict[str, Any]:
+    channel = request.GET.get("channel", "")
+    kind = request.GET.get("kind", "")
+    page = selectors.customer_timeline(
+        customer=customer, channel=channel, kind=kind, before=request.GET.get("before", "")
+    )
+    return {
+        "customer": customer,
+        "timeline": page,
+        "channel": channel,
+        "kind": kind,
+        "channel_choices": Channel.choices,
+        "kind_choices": ActivityKind.choices,
+    }
+
+
+@require(can_view_customers)
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _live_customer(customer_id)
+    if customer.merged_into_id:
+        messages.info(request, f"Record #{customer.pk} was merged into this one.")
+        return redirect(_survivor(customer))
+    return _render_detail(request, customer, CommentForm(stores=_comment_stores(cast(User, request.user))))
+
+
+def _survivor(customer: Customer) -> Customer:
+    while customer.merged_into is not None:
+        customer = customer.merged_into
+    return customer
+
+
+def _render_detail(request: HttpRequest, customer: Customer, form: CommentForm, status: int = 200) -> HttpResponse:
+    context = _timeline_context(request, customer)
+    context.update(
+        figures=selectors.customer_figures(customer=customer),
+        recent_orders=selectors.recent_orders(customer=customer),
+        comment_form=form if can_comment(request.user) else None,
+    )
+    return render(request, "customers/detail.html", context, status=status)
+
+
+@require(can_view_customers)
+def customer_timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The timeline list alone: htmx swaps it in for filters and "older" paging."""
+    customer = _live_customer(customer_id)
+    if customer.merged_into_id:
+        return redirect(_survivor(customer))
+    if not request.htmx:
+        return redirect(f"{customer.get_absolute_url()}?{request.GET.urlencode()}")
+    template = "customers/_timeline_page.html" if request.GET.get("before") else "customers/_timeline.html"
+    return render(request, template, _timeline_context(request, customer))
+
+
+@require_POST
+@require(can_comment)
+def comment_create(request: HttpRequest, customer_id: int) -> HttpResponse:
+    customer = _live_customer(customer_id)
+    if customer.merged_into_id:
+        customer = _survivor(customer)
+    user = cast(User, request.user)
+    stores = _comment_stores(user)
+    form = CommentForm(request.POST, stores=stores)
+    comment = None
+    if form.is_valid():
+        try:
+            comment = services.comment_add(
+                customer=customer,
+                author=user,
+                body=form.cleaned_data["body"],
+                store=form.cleaned_data.get("store"),
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+    if request.htmx:
+        if comment is None:
+            return render(request, "customers/_comment_form.html", {"customer": customer, "comment_form": form})
+        return render(
+            request,
+            "customers/_comment_added.html",
+            {
+                "customer": customer,
+                "comment_form": CommentForm(stores=stores),
+                "activities": selectors.comment_activities(comment=comment),
+            },
+        )
+    if comment is None:
+        return _render_detail(request, customer, form, status=400)
+    messages.success(request, "Comment added.")
+    return redirect(customer)
+
+
+@require(can_merge_customers)
+def merge_suggestion_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.merge_suggestions_open(), 20).get_page(request.GET.get("page"))
+    return render(request, "customers/merge_list.html", {"page": page})
+
+
+@require(can_merge_customers)
+def merge_suggestion_detail(request: HttpRequest, suggestion_id: int) -> HttpResponse:
+    suggestion = selectors.merge_suggestion_for_page(suggestion_id=suggestion_id)
+    if suggestion is None:
+        raise Http404("This suggestion was already decided.")
+    a, b = suggestion.customer_a, suggestion.customer_b
+    form = MergeForm(request.POST or None, choices=[(a.pk, str(a)), (b.pk, str(b))])
+    if request.method == "POST":
+        if form.is_valid():
+            survivor_id = form.cleaned_data["survivor"]
+            survivor, merged = (a, b) if survivor_id == a.pk else (b, a)
+            try:
+                services.customer_merge(survivor=survivor, merged=merged, actor=cast(User, request.user))
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                messages.success(request, f"Record #{merged.pk} merged into #{survivor.pk}.")
+                return redirect(survivor)
+    else:
+        # Suggest keeping the record with more history.
+        keep = a if getattr(a, "order_count", 0) >= getattr(b, "order_count", 0) else b
+        form.initial["survivor"] = keep.pk
+    return render(
+        request,
+        "customers/merge_detail.html",
+        {"suggestion": suggestion, "form": form, "pair": [a, b]},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@require(can_merge_customers)
+def merge_suggestion_dismiss(request: HttpRequest, suggestion_id: int) -> HttpResponse:
+    suggestion = MergeSuggestion.objects.filter(pk=suggestion_id).first()
+    if suggestion is None:
+        raise Http404("No such suggestion.")
+    services.merge_suggestion_dismiss(suggestion=suggestion, actor=cast(User, request.user))
+    messages.success(request, "Marked as different people; this pair won't be suggested again.")
+    return redirect(reverse("customers:merge_list"))

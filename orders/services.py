@@ -1,0 +1,166 @@
+"""Recording orders from every channel on the one customer record."""
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from crm.models import Channel, User
+from customers.models import ActivityKind
+from customers.services import Identity, activity_record, customer_resolve
+from orders.models import Order, OrderLine, OrderStatus, Product
+from stores.models import Store
+
+NUMBER_PREFIX = {Channel.WEB: "W", Channel.STORE: "S", Channel.PHONE: "P", Channel.KIOSK: "K"}
+STORE_CHANNELS = {Channel.STORE, Channel.KIOSK}
+
+
+@dataclass(frozen=True)
+class LineInput:
+    sku: str
+    quantity: int
+    # The price charged; the catalogue price when not given.
+    unit_price: Decimal | None = None
+
+
+def order_record(
+    *,
+    identity: Identity,
+    channel: str,
+    lines: Sequence[LineInput],
+    store: Store | None = None,
+    placed_at: datetime | None = None,
+    number: str = "",
+    shipping: Decimal = Decimal("0"),
+    status: str = "",
+    external_source: str = "",
+    external_id: str = "",
+    actor: User | None = None,
+) -> Order:
+    """Record an order from any channel on the customer found by identity resolution, and put it on
+    her timeline. A store or kiosk sale names its store. The same external id sent again by the
+    same system returns the order already stored instead of a second one."""
+    if external_id:
+        existing = Order.objects.filter(external_source=external_source, external_id=external_id).first()
+        if existing is not None:
+            return existing
+    _validate(channel=channel, lines=lines, store=store, shipping=shipping)
+    products = {p.sku: p for p in Product.objects.filter(sku__in={line.sku for line in lines})}
+    unknown = sorted({line.sku for line in lines} - products.keys())
+    if unknown:
+        raise ValidationError({"lines": [f"Unknown SKU: {', '.join(unknown)}."]})
+
+    try:
+        with transaction.atomic():
+            resolution = customer_resolve(
+                identity=identity, source=channel, store=store, occurred_at=placed_at, actor=actor
+            )
+            order = _create(
+                customer_id=resolution.customer.pk,
+                channel=channel,
+                lines=lines,
+                products=products,
+                store=store,
+                placed_at=placed_at,
+                number=number,
+                shipping=shipping,
+                status=status or (OrderStatus.COMPLETED if channel in STORE_CHANNELS else OrderStatus.PLACED),
+                external_source=external_source,
+                external_id=external_id,
+            )
+            where = f" at {store.name}" if store else ""
+            activity_record(
+                customer=resolution.customer,
+                kind=ActivityKind.ORDER_PLACED,
+                channel=channel,
+                store=store,
+                actor=actor,
+                occurred_at=order.placed_at,
+                summary=f"{Channel(channel).label} order {order.number}{where}: "
+                f"{sum(line.quantity for line in lines)} item(s), {order.currency} {order.total:,.2f}",
+                subject=("order", order.number),
+            )
+    except IntegrityError:
+        if external_id:
+            # The same order arrived twice at once; the other request stored it.
+            return Order.objects.get(external_source=external_source, external_id=external_id)
+        if number and Order.objects.filter(number=number).exists():
+            raise ValidationError({"number": [f"Order number {number} is already taken."]}) from None
+        raise
+    return order
+
+
+def _validate(*, channel: str, lines: Sequence[LineInput], store: Store | None, shipping: Decimal) -> None:
+    errors: dict[str, list[str]] = {}
+    if channel not in Channel.values or channel in {Channel.SYSTEM, Channel.EMAIL, Channel.WEB_FORM}:
+        errors["channel"] = [f"“{channel}” is not a sales channel."]
+    if channel in STORE_CHANNELS and store is None:
+        errors["store"] = ["A store or kiosk sale must name its store."]
+    if not lines:
+        errors["lines"] = ["An order needs at least one line."]
+    for line in lines:
+        if line.quantity < 1:
+            errors.setdefault("lines", []).append(f"{line.sku}: the quantity must be at least 1.")
+        if line.unit_price is not None and line.unit_price < 0:
+            errors.setdefault("lines", []).append(f"{line.sku}: the price cannot be negative.")
+    if shipping < 0:
+        errors["shipping"] = ["Shipping cannot be negative."]
+    if errors:
+        raise ValidationError(errors)
+
+
+def _create(
+    *,
+    customer_id: int,
+    channel: str,
+    lines: Sequence[LineInput],
+    products: dict[str, Product],
+    store: Store | None,
+    placed_at: datetime | None,
+    number: str,
+    shipping: Decimal,
+    status: str,
+    external_source: str,
+    external_id: str,
+) -> Order:
+    order_lines = []
+    for line in lines:
+        product = products[line.sku]
+        price = product.price if line.unit_price is None else line.unit_price
+        order_lines.append(
+            OrderLine(
+                product=product,
+                sku=product.sku,
+                name=product.name,
+                quantity=line.quantity,
+                unit_price=price,
+                line_total=price * line.quantity,
+            )
+        )
+    subtotal = sum((line.line_total for line in order_lines), Decimal("0"))
+    order = Order(
+        number=number or f"tmp-{secrets.token_hex(12)}",
+        customer_id=customer_id,
+        channel=channel,
+        store=store,
+        status=status,
+        subtotal=subtotal,
+        shipping=shipping,
+        total=subtotal + shipping,
+        external_source=external_source,
+        external_id=external_id,
+    )
+    if placed_at is not None:
+        order.placed_at = placed_at
+    order.save()
+    if not number:
+        order.number = f"{NUMBER_PREFIX.get(Channel(channel), 'O')}{100000 + order.pk}"
+        order.save(update_fields=["number"])
+    for order_line in order_lines:
+        order_line.order = order
+    OrderLine.objects.bulk_create(order_lines)
+    return order

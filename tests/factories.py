@@ -1,0 +1,87 @@
+"""factory_boy factories for the test suite."""
+
+from decimal import Decimal
+
+import factory
+from factory.django import DjangoModelFactory
+
+from crm.models import Role, User
+from customers.identifiers import search_key
+from customers.models import ContactKind, ContactPoint, Customer
+from orders.models import Category, Product
+from stores.models import StaffMembership, Store, StoreRole
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    role = Role.REP
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @classmethod
+    def _after_postgeneration(cls, instance, create, results=None):  # type: ignore[no-untyped-def]
+        if create:
+            instance.save()
+
+
+class StoreFactory(DjangoModelFactory):
+    class Meta:
+        model = Store
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"st{n:02d}")
+    name = factory.Sequence(lambda n: f"Store {n}")
+    address_line1 = factory.Faker("street_address")
+    city = factory.Faker("city")
+    postcode = factory.Faker("postcode")
+    hours = "Mon–Sat 9:00–20:00, Sun 11:00–17:00"
+
+
+def store_staff(store: Store, role: str = StoreRole.MANAGER, **kwargs: object) -> User:
+    user = UserFactory(role=Role(role), **kwargs)
+    StaffMembership.objects.create(user=user, store=store, role=role)
+    return user
+
+
+class CustomerFactory(DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    search_name = factory.LazyAttribute(lambda c: search_key(f"{c.first_name} {c.last_name}"))
+
+
+class ContactPointFactory(DjangoModelFactory):
+    class Meta:
+        model = ContactPoint
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = ContactKind.EMAIL
+    value = factory.Sequence(lambda n: f"customer{n}@example.com")
+
+
+class CategoryFactory(DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ("slug",)
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    slug = factory.Sequence(lambda n: f"category-{n}")
+
+
+class ProductFactory(DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    sku = factory.Sequence(lambda n: f"SKU-{n:05d}")
+    name = factory.Faker("catch_phrase")
+    category = factory.SubFactory(CategoryFactory)
+    price = Decimal("49.90")
