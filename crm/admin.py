@@ -28,8 +28,8 @@ class AuditEntryAdmin(admin.ModelAdmin):
     search_fields = ["object_id"]
     list_select_related = ["actor"]
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False
 
-    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_delete_permission(self, request, obj=None):
         return False

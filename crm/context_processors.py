@@ -16,8 +16,11 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     return {
         "is_staff_member": True,
         "nav_can_merge": can_merge_customers(staff),
-        "nav_stores": Store.objects.filter(memberships__user=staff) if is_store_staff(staff) else [],
+        "nav_stores": Store.objects.filter(memberships__user=staff)
+        if is_store_staff(staff)
+        else [],
         "nav_role": staff.get_role_display(),
-        "nav_search_query": request.GET.get("q", "") if request.resolver_match
-        and request.resolver_match.view_name == "customers:search" else "",
+        "nav_search_query": request.GET.get("q", "")
+        if request.resolver_match and request.resolver_match.view_name == "customers:search"
+        else "",
     }

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django_htmx.middleware import HtmxDetails
 
 from crm.models import Role, User
 
@@ -16,6 +17,12 @@ STORE_ROLES = frozenset({Role.ASSOCIATE, Role.MANAGER})
 MERGE_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 
 AnyUser = User | AnonymousUser
+
+
+class HtmxHttpRequest(HttpRequest):
+    """The request as django-htmx's middleware leaves it, for typing views that read .htmx."""
+
+    htmx: HtmxDetails
 
 
 def is_staff_member(user: AnyUser) -> bool:

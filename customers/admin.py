@@ -9,7 +9,7 @@ class ContactPointInline(admin.TabularInline):
     readonly_fields = ["kind", "value", "source", "verified", "created_at"]
     can_delete = False
 
-    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request, obj=None):
         return False
 
 
@@ -22,8 +22,8 @@ class CustomerAdmin(admin.ModelAdmin):
     list_select_related = ["home_store"]
     inlines = [ContactPointInline]
 
-    def has_add_permission(self, request):  # type: ignore[no-untyped-def]
+    def has_add_permission(self, request):
         return False
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request, obj=None):
         return False

@@ -1,26 +1,11 @@
 from django import forms
 
-from customers.models import COMMENT_MAX_LENGTH
 from stores.models import Store
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(
-        label="Add a comment",
-        max_length=COMMENT_MAX_LENGTH,
-        strip=True,
-        widget=forms.Textarea(
-            attrs={
-                "rows": 3,
-                "placeholder": "What should the next colleague know? Plain text.",
-                "maxlength": COMMENT_MAX_LENGTH,
-            }
-        ),
-        error_messages={
-            "required": "Write a comment before adding it.",
-            "max_length": "A comment can be at most %(limit_value)s characters; this one has %(show_value)s.",
-        },
-    )
+    # Length and emptiness are the comment service's rules; it words the messages.
+    body = forms.CharField(label="Add a comment", required=False, strip=True, widget=forms.Textarea)
     store = forms.ModelChoiceField(queryset=Store.objects.none(), required=False, label="For store")
 
     def __init__(self, *args: object, stores: list[Store] | None = None, **kwargs: object) -> None:
@@ -36,10 +21,13 @@ class CommentForm(forms.Form):
 
 class MergeForm(forms.Form):
     survivor = forms.TypedChoiceField(
-        coerce=int, widget=forms.RadioSelect, label="Keep this record", error_messages={
+        coerce=int,
+        widget=forms.RadioSelect,
+        label="Keep this record",
+        error_messages={
             "required": "Choose the record to keep.",
             "invalid_choice": "Choose one of the two records.",
-        }
+        },
     )
 
     def __init__(self, *args: object, choices: list[tuple[int, str]], **kwargs: object) -> None:

@@ -15,7 +15,9 @@ def normalize_email(raw: str) -> str:
     try:
         validate_email(value)
     except ValidationError:
-        raise ValidationError(f"“{raw.strip()}” is not a valid e-mail address.", code="email") from None
+        raise ValidationError(
+            f"“{raw.strip()}” is not a valid e-mail address.", code="email"
+        ) from None
     if settings.CRM_STRIP_EMAIL_SUBADDRESS:
         local, _, domain = value.rpartition("@")
         value = f"{local.split('+', 1)[0]}@{domain}"
@@ -34,7 +36,7 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
 
 
 def format_phone(e164: str) -> str:
-    """A stored E.164 number the way staff read it: national format at home, international abroad."""
+    """A stored E.164 number as staff read it: national format at home, international abroad."""
     number = phonenumbers.parse(e164)
     home = phonenumbers.country_code_for_region(settings.CRM_DEFAULT_PHONE_REGION)
     style = (

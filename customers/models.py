@@ -45,12 +45,12 @@ class Customer(models.Model):
     def __str__(self) -> str:
         return self.full_name
 
+    def get_absolute_url(self) -> str:
+        return reverse("customers:detail", args=[self.pk])
+
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip() or f"Customer #{self.pk}"
-
-    def get_absolute_url(self) -> str:
-        return reverse("customers:detail", args=[self.pk])
 
 
 class ContactKind(models.TextChoices):
@@ -114,7 +114,9 @@ class Activity(models.Model):
         ordering = ["-occurred_at", "-id"]
         indexes = [
             models.Index(
-                "customer", models.F("occurred_at").desc(), models.F("id").desc(),
+                "customer",
+                models.F("occurred_at").desc(),
+                models.F("id").desc(),
                 name="activity_timeline_idx",
             )
         ]
@@ -168,7 +170,9 @@ class MergeSuggestion(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["customer_a", "customer_b"], name="one_suggestion_per_pair"),
+            models.UniqueConstraint(
+                fields=["customer_a", "customer_b"], name="one_suggestion_per_pair"
+            ),
             models.CheckConstraint(
                 condition=models.Q(customer_a__lt=models.F("customer_b")),
                 name="suggestion_pair_ordered",

@@ -1,6 +1,7 @@
 """Reads of the customer record, each shaped for the page that shows it."""
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -68,39 +69,50 @@ def customer_search(*, query: str) -> SearchResult:
     name_match = Q()
     for word in words:
         name_match &= Q(search_name__contains=word)
-    found = list(_customer_list().filter(name_match).order_by("last_name", "first_name", "id")[: SEARCH_LIMIT + 1])
-    return SearchResult(customers=found[:SEARCH_LIMIT], matched_by="name", truncated=len(found) > SEARCH_LIMIT)
+    found = list(
+        _customer_list()
+        .filter(name_match)
+        .order_by("last_name", "first_name", "id")[: SEARCH_LIMIT + 1]
+    )
+    return SearchResult(
+        customers=found[:SEARCH_LIMIT], matched_by="name", truncated=len(found) > SEARCH_LIMIT
+    )
 
 
-def _identifier_matches(query: str):  # type: ignore[no-untyped-def]
+def _normalised(normalise: Callable[[str], str], raw: str) -> str | None:
+    try:
+        return normalise(raw)
+    except ValidationError:
+        return None
+
+
+def _identifier_matches(query: str) -> Iterator[tuple[str, list[int]]]:
     """Yield (label, customer ids) for each identifier kind the query can be, cheapest first."""
-    candidates: list[tuple[str, str, str]] = []
-    if "@" in query:
-        try:
-            candidates.append(("email", ContactKind.EMAIL, normalize_email(query)))
-        except ValidationError:
-            pass
-    if ":" in query:
-        system, _, external_id = query.partition(":")
-        try:
-            candidates.append(("external id", ContactKind.EXTERNAL, external_value(system, external_id)))
-        except ValidationError:
-            pass
-    if _PHONE_CHARACTERS.match(query) and sum(ch.isdigit() for ch in query) >= 7:
-        try:
-            candidates.append(("phone", ContactKind.PHONE, normalize_phone(query)))
-        except ValidationError:
-            pass
-    if "@" not in query and ":" not in query:
-        try:
-            candidates.append(("loyalty card", ContactKind.LOYALTY, normalize_loyalty(query)))
-        except ValidationError:
-            pass
+    is_phone_like = bool(_PHONE_CHARACTERS.match(query)) and sum(ch.isdigit() for ch in query) >= 7
+    candidates = [
+        ("email", ContactKind.EMAIL, "@" in query and _normalised(normalize_email, query)),
+        (
+            "external id",
+            ContactKind.EXTERNAL,
+            ":" in query and _normalised(lambda q: external_value(*q.split(":", 1)), query),
+        ),
+        ("phone", ContactKind.PHONE, is_phone_like and _normalised(normalize_phone, query)),
+        (
+            "loyalty card",
+            ContactKind.LOYALTY,
+            "@" not in query and ":" not in query and _normalised(normalize_loyalty, query),
+        ),
+    ]
     for label, kind, value in candidates:
-        yield label, list(ContactPoint.objects.filter(kind=kind, value=value).values_list("customer_id", flat=True))
+        if value:
+            ids = ContactPoint.objects.filter(kind=kind, value=value).values_list(
+                "customer_id", flat=True
+            )
+            yield label, list(ids)
     if " " not in query and any(ch.isdigit() for ch in query):
-        yield "order number", list(
-            Order.objects.filter(number=query.upper()).values_list("customer_id", flat=True)
+        yield (
+            "order number",
+            list(Order.objects.filter(number=query.upper()).values_list("customer_id", flat=True)),
         )
 
 
@@ -127,11 +139,17 @@ class CustomerFigures:
 def customer_figures(*, customer: Customer) -> CustomerFigures:
     """Key figures for the 360 page in two queries, whatever the length of her history."""
     sales_channels = [Channel.WEB, Channel.STORE, Channel.PHONE, Channel.KIOSK]
-    figures = Order.objects.filter(customer=customer).exclude(status="cancelled").aggregate(
-        order_count=Count("pk"),
-        lifetime_value=Sum("total"),
-        last_order_at=Max("placed_at"),
-        **{f"n_{channel}": Count("pk", filter=Q(channel=channel)) for channel in sales_channels},
+    figures = (
+        Order.objects.filter(customer=customer)
+        .exclude(status="cancelled")
+        .aggregate(
+            order_count=Count("pk"),
+            lifetime_value=Sum("total"),
+            last_order_at=Max("placed_at"),
+            **{
+                f"n_{channel}": Count("pk", filter=Q(channel=channel)) for channel in sales_channels
+            },
+        )
     )
     last_contact = Activity.objects.filter(customer=customer, kind__in=CONTACT_KINDS).aggregate(
         at=Max("occurred_at")
@@ -155,7 +173,12 @@ class TimelinePage:
 
 
 def customer_timeline(
-    *, customer: Customer, channel: str = "", kind: str = "", before: str = "", limit: int = TIMELINE_PAGE
+    *,
+    customer: Customer,
+    channel: str = "",
+    kind: str = "",
+    before: str = "",
+    limit: int = TIMELINE_PAGE,
 ) -> TimelinePage:
     """The newest `limit` entries of her timeline older than the cursor, through the
     (customer, occurred_at desc, id desc) index: one query, whatever the history's length."""
@@ -214,4 +237,8 @@ def merge_suggestion_for_page(*, suggestion_id: int) -> MergeSuggestion | None:
 
 
 def recent_orders(*, customer: Customer, limit: int = 5) -> list[Order]:
-    return list(Order.objects.filter(customer=customer).select_related("store").order_by("-placed_at", "-id")[:limit])
+    return list(
+        Order.objects.filter(customer=customer)
+        .select_related("store")
+        .order_by("-placed_at", "-id")[:limit]
+    )

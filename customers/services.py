@@ -52,15 +52,29 @@ class Identity:
         points: list[tuple[str, str]] = []
         errors: dict[str, list[str]] = {}
         for system, external_id in self.external_ids.items():
-            _collect(points, errors, "external_ids", ContactKind.EXTERNAL,
-                     lambda s=system, i=external_id: external_value(s, i))
+            _collect(
+                points,
+                errors,
+                "external_ids",
+                ContactKind.EXTERNAL,
+                lambda s=system, i=external_id: external_value(s, i),
+            )
         if self.loyalty_number.strip():
-            _collect(points, errors, "loyalty_number", ContactKind.LOYALTY,
-                     lambda: normalize_loyalty(self.loyalty_number))
+            _collect(
+                points,
+                errors,
+                "loyalty_number",
+                ContactKind.LOYALTY,
+                lambda: normalize_loyalty(self.loyalty_number),
+            )
         if self.email.strip():
-            _collect(points, errors, "email", ContactKind.EMAIL, lambda: normalize_email(self.email))
+            _collect(
+                points, errors, "email", ContactKind.EMAIL, lambda: normalize_email(self.email)
+            )
         if self.phone.strip():
-            _collect(points, errors, "phone", ContactKind.PHONE, lambda: normalize_phone(self.phone))
+            _collect(
+                points, errors, "phone", ContactKind.PHONE, lambda: normalize_phone(self.phone)
+            )
         if errors:
             raise ValidationError(errors)
         if not points:
@@ -71,7 +85,7 @@ class Identity:
         return list(dict.fromkeys(points))
 
 
-def _collect(points, errors, name, kind, normalise) -> None:  # type: ignore[no-untyped-def]
+def _collect(points, errors, name, kind, normalise) -> None:
     try:
         points.append((kind, normalise()))
     except ValidationError as error:
@@ -123,7 +137,10 @@ def _resolve(
     match = models.Q()
     for kind, value in points:
         match |= models.Q(kind=kind, value=value)
-    known = {(cp.kind, cp.value): cp for cp in ContactPoint.objects.filter(match).select_related("customer")}
+    known = {
+        (cp.kind, cp.value): cp
+        for cp in ContactPoint.objects.filter(match).select_related("customer")
+    }
 
     customers: list[Customer] = []
     for point in points:
@@ -145,7 +162,11 @@ def _resolve(
         return Resolution(customer=customer, created=True, conflicts=[])
 
     customer, conflicts = customers[0], customers[1:]
-    filled = [name for name in _NAME_AND_ADDRESS if not getattr(customer, name) and getattr(identity, name).strip()]
+    filled = [
+        name
+        for name in _NAME_AND_ADDRESS
+        if not getattr(customer, name) and getattr(identity, name).strip()
+    ]
     for name in filled:
         setattr(customer, name, getattr(identity, name).strip())
     if not customer.home_store_id and store is not None:
@@ -163,11 +184,17 @@ def _resolve(
             store=store,
             actor=actor,
             occurred_at=occurred_at,
-            summary="Added " + ", ".join(f"{ContactKind(k).label.lower()} {v}" for k, v in new_points),
+            summary="Added "
+            + ", ".join(f"{ContactKind(k).label.lower()} {v}" for k, v in new_points),
         )
     for other in conflicts:
-        shared = [f"{ContactKind(k).label.lower()} {v}" for k, v in points if k != ContactKind.EXTERNAL
-                  and known.get((k, v)) is not None and known[(k, v)].customer == other]
+        shared = [
+            f"{ContactKind(k).label.lower()} {v}"
+            for k, v in points
+            if k != ContactKind.EXTERNAL
+            and known.get((k, v)) is not None
+            and known[(k, v)].customer == other
+        ]
         merge_suggestion_record(
             first=customer, second=other, reason="Shared " + (", ".join(shared) or "external id")
         )
@@ -210,8 +237,10 @@ def activity_record(
     )
 
 
-def merge_suggestion_record(*, first: Customer, second: Customer, reason: str) -> MergeSuggestion | None:
-    """Note that two records may be one person. A pair a supervisor already decided stays decided."""
+def merge_suggestion_record(
+    *, first: Customer, second: Customer, reason: str
+) -> MergeSuggestion | None:
+    """Note that two records may be one person. A pair already decided stays decided."""
     if first.pk == second.pk:
         return None
     low, high = sorted((first, second), key=lambda c: c.pk)
@@ -224,7 +253,11 @@ def merge_suggestion_record(*, first: Customer, second: Customer, reason: str) -
 def merge_suggestions_find(*, customer_id: int) -> list[MergeSuggestion]:
     """Suggest merging a customer with live records of the same name and postcode or address."""
     customer = Customer.objects.filter(pk=customer_id, merged_into__isnull=True).first()
-    if customer is None or not customer.search_name or not (customer.postcode or customer.address_line1):
+    if (
+        customer is None
+        or not customer.search_name
+        or not (customer.postcode or customer.address_line1)
+    ):
         return []
     same_place = models.Q()
     if customer.postcode:
@@ -232,13 +265,17 @@ def merge_suggestions_find(*, customer_id: int) -> list[MergeSuggestion]:
     if customer.address_line1:
         same_place |= models.Q(address_line1__iexact=customer.address_line1)
     twins = (
-        Customer.objects.filter(same_place, search_name=customer.search_name, merged_into__isnull=True)
+        Customer.objects.filter(
+            same_place, search_name=customer.search_name, merged_into__isnull=True
+        )
         .exclude(pk=customer.pk)
         .order_by("pk")[:20]
     )
     suggestions = []
     for twin in twins:
-        suggestion = merge_suggestion_record(first=customer, second=twin, reason="Same name and address")
+        suggestion = merge_suggestion_record(
+            first=customer, second=twin, reason="Same name and address"
+        )
         if suggestion is not None:
             suggestions.append(suggestion)
     return suggestions
@@ -275,7 +312,7 @@ def merge_moved_relations() -> list[models.ForeignObjectRel]:
         relation
         for relation in Customer._meta.get_fields(include_hidden=True)
         if isinstance(relation, models.ForeignObjectRel)
-        and (relation.related_model._meta.label_lower, relation.field.name)  # type: ignore[union-attr]
+        and (relation.related_model._meta.label_lower, relation.field.name)
         not in MERGE_HANDLED_RELATIONS
     ]
 
@@ -288,24 +325,41 @@ def customer_merge(*, survivor: Customer, merged: Customer, actor: User) -> Cust
     if survivor.pk == merged.pk:
         raise ValidationError("A customer cannot be merged into itself.")
     with transaction.atomic():
-        locked = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[survivor.pk, merged.pk]).order_by("pk")}
+        locked = {
+            c.pk: c
+            for c in Customer.objects.select_for_update()
+            .filter(pk__in=[survivor.pk, merged.pk])
+            .order_by("pk")
+        }
         survivor, merged = locked[survivor.pk], locked[merged.pk]
         for customer in (survivor, merged):
             if customer.merged_into_id:
-                raise ValidationError(f"{customer.full_name} (#{customer.pk}) was already merged into another record.")
+                raise ValidationError(
+                    f"{customer.full_name} (#{customer.pk}) was already merged into another record."
+                )
         if survivor.user_id and merged.user_id:
-            raise ValidationError("Both records have a customer portal login; one must be removed first.")
+            raise ValidationError(
+                "Both records have a customer portal login; one must be removed first."
+            )
 
         moved: dict[str, int] = {}
         for relation in merge_moved_relations():
             if relation.one_to_one:
                 continue
             name = relation.field.name
-            count = relation.related_model._default_manager.filter(**{name: merged}).update(**{name: survivor})  # type: ignore[union-attr]
-            moved[relation.related_model._meta.label_lower] = moved.get(relation.related_model._meta.label_lower, 0) + count  # type: ignore[union-attr]
+            count = relation.related_model._default_manager.filter(**{name: merged}).update(
+                **{name: survivor}
+            )
+            moved[relation.related_model._meta.label_lower] = (
+                moved.get(relation.related_model._meta.label_lower, 0) + count
+            )
         Customer.objects.filter(merged_into=merged).update(merged_into=survivor)
 
-        changed = [name for name in _NAME_AND_ADDRESS if not getattr(survivor, name) and getattr(merged, name)]
+        changed = [
+            name
+            for name in _NAME_AND_ADDRESS
+            if not getattr(survivor, name) and getattr(merged, name)
+        ]
         for name in changed:
             setattr(survivor, name, getattr(merged, name))
         if not survivor.home_store_id and merged.home_store_id:
@@ -334,7 +388,9 @@ def customer_merge(*, survivor: Customer, merged: Customer, actor: User) -> Cust
             channel=Channel.SYSTEM,
             actor=actor,
             summary=f"Record #{merged.pk} ({merged.full_name}) merged into this one",
-            detail=", ".join(f"{count} {label.split('.')[1]}" for label, count in sorted(moved.items()) if count),
+            detail=", ".join(
+                f"{count} {label.split('.')[1]}" for label, count in sorted(moved.items()) if count
+            ),
         )
         audit_record(
             actor=actor,
@@ -354,13 +410,19 @@ def _merge_suggestions_after_merge(survivor: Customer, merged: Customer, actor: 
         models.Q(customer_a=merged) | models.Q(customer_b=merged), status=MergeSuggestionStatus.OPEN
     ).select_related("customer_a", "customer_b")
     for suggestion in others:
-        other = suggestion.customer_b if suggestion.customer_a_id == merged.pk else suggestion.customer_a
+        other = (
+            suggestion.customer_b
+            if suggestion.customer_a_id == merged.pk
+            else suggestion.customer_a
+        )
         reason = suggestion.reason
         suggestion.delete()
         merge_suggestion_record(first=survivor, second=other, reason=reason)
 
 
-def comment_add(*, customer: Customer, author: User, body: str, store: Store | None = None) -> Comment:
+def comment_add(
+    *, customer: Customer, author: User, body: str, store: Store | None = None
+) -> Comment:
     """Staff add a plain-text note to a customer's history; store staff sign it with their store."""
     if not can_comment(author):
         raise ValidationError("Only staff can comment on a customer's history.")
@@ -369,7 +431,12 @@ def comment_add(*, customer: Customer, author: User, body: str, store: Store | N
         raise ValidationError({"body": ["Write a comment before adding it."]})
     if len(body) > COMMENT_MAX_LENGTH:
         raise ValidationError(
-            {"body": [f"A comment can be at most {COMMENT_MAX_LENGTH:,} characters; this one has {len(body):,}."]}
+            {
+                "body": [
+                    f"A comment can be at most {COMMENT_MAX_LENGTH:,} characters; "
+                    f"this one has {len(body):,}."
+                ]
+            }
         )
     if is_store_staff(author):
         stores = list(Store.objects.filter(memberships__user=author))
@@ -377,9 +444,11 @@ def comment_add(*, customer: Customer, author: User, body: str, store: Store | N
             store = stores[0]
         if store is not None and store not in stores:
             raise ValidationError({"store": ["You can only comment for a store you work at."]})
-    channel = {Role.ASSOCIATE: Channel.STORE, Role.MANAGER: Channel.STORE, Role.REP: Channel.PHONE}.get(
-        Role(author.role), Channel.SYSTEM
-    )
+    channel = {
+        Role.ASSOCIATE: Channel.STORE,
+        Role.MANAGER: Channel.STORE,
+        Role.REP: Channel.PHONE,
+    }.get(Role(author.role), Channel.SYSTEM)
     with transaction.atomic():
         comment = Comment.objects.create(
             customer=customer, author=author, author_role=author.role, store=store, body=body
@@ -395,5 +464,7 @@ def comment_add(*, customer: Customer, author: User, body: str, store: Store | N
             detail=body,
             subject=("comment", str(comment.pk)),
         )
-        audit_record(actor=author, action="comment.add", obj=comment, data={"customer": customer.pk})
+        audit_record(
+            actor=author, action="comment.add", obj=comment, data={"customer": customer.pk}
+        )
     return comment

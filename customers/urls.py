@@ -9,7 +9,9 @@ urlpatterns = [
     path("<int:customer_id>/timeline/", views.customer_timeline, name="timeline"),
     path("<int:customer_id>/comments/", views.comment_create, name="comment_create"),
     path("merge-suggestions/", views.merge_suggestion_list, name="merge_list"),
-    path("merge-suggestions/<int:suggestion_id>/", views.merge_suggestion_detail, name="merge_detail"),
+    path(
+        "merge-suggestions/<int:suggestion_id>/", views.merge_suggestion_detail, name="merge_detail"
+    ),
     path(
         "merge-suggestions/<int:suggestion_id>/dismiss/",
         views.merge_suggestion_dismiss,

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from crm.models import Channel, User
 from crm.permissions import (
+    HtmxHttpRequest,
     can_comment,
     can_merge_customers,
     can_view_customers,
@@ -66,7 +67,9 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     if customer.merged_into_id:
         messages.info(request, f"Record #{customer.pk} was merged into this one.")
         return redirect(_survivor(customer))
-    return _render_detail(request, customer, CommentForm(stores=_comment_stores(cast(User, request.user))))
+    return _render_detail(
+        request, customer, CommentForm(stores=_comment_stores(cast(User, request.user)))
+    )
 
 
 def _survivor(customer: Customer) -> Customer:
@@ -75,7 +78,9 @@ def _survivor(customer: Customer) -> Customer:
     return customer
 
 
-def _render_detail(request: HttpRequest, customer: Customer, form: CommentForm, status: int = 200) -> HttpResponse:
+def _render_detail(
+    request: HttpRequest, customer: Customer, form: CommentForm, status: int = 200
+) -> HttpResponse:
     context = _timeline_context(request, customer)
     context.update(
         figures=selectors.customer_figures(customer=customer),
@@ -86,20 +91,22 @@ def _render_detail(request: HttpRequest, customer: Customer, form: CommentForm, 
 
 
 @require(can_view_customers)
-def customer_timeline(request: HttpRequest, customer_id: int) -> HttpResponse:
+def customer_timeline(request: HtmxHttpRequest, customer_id: int) -> HttpResponse:
     """The timeline list alone: htmx swaps it in for filters and "older" paging."""
     customer = _live_customer(customer_id)
     if customer.merged_into_id:
         return redirect(_survivor(customer))
     if not request.htmx:
         return redirect(f"{customer.get_absolute_url()}?{request.GET.urlencode()}")
-    template = "customers/_timeline_page.html" if request.GET.get("before") else "customers/_timeline.html"
+    template = (
+        "customers/_timeline_page.html" if request.GET.get("before") else "customers/_timeline.html"
+    )
     return render(request, template, _timeline_context(request, customer))
 
 
 @require_POST
 @require(can_comment)
-def comment_create(request: HttpRequest, customer_id: int) -> HttpResponse:
+def comment_create(request: HtmxHttpRequest, customer_id: int) -> HttpResponse:
     customer = _live_customer(customer_id)
     if customer.merged_into_id:
         customer = _survivor(customer)
@@ -116,11 +123,14 @@ def comment_create(request: HttpRequest, customer_id: int) -> HttpResponse:
                 store=form.cleaned_data.get("store"),
             )
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            form.add_error(None, error)
     if request.htmx:
         if comment is None:
-            return render(request, "customers/_comment_form.html", {"customer": customer, "comment_form": form})
+            return render(
+                request,
+                "customers/_comment_form.html",
+                {"customer": customer, "comment_form": form},
+            )
         return render(
             request,
             "customers/_comment_added.html",
@@ -154,7 +164,9 @@ def merge_suggestion_detail(request: HttpRequest, suggestion_id: int) -> HttpRes
             survivor_id = form.cleaned_data["survivor"]
             survivor, merged = (a, b) if survivor_id == a.pk else (b, a)
             try:
-                services.customer_merge(survivor=survivor, merged=merged, actor=cast(User, request.user))
+                services.customer_merge(
+                    survivor=survivor, merged=merged, actor=cast(User, request.user)
+                )
             except ValidationError as error:
                 form.add_error(None, error)
             else:

@@ -54,7 +54,9 @@ class Order(models.Model):
     store = models.ForeignKey(
         "stores.Store", null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
     )
-    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PLACED)
+    status = models.CharField(
+        max_length=20, choices=OrderStatus.choices, default=OrderStatus.PLACED
+    )
     placed_at = models.DateTimeField(default=timezone.now)
     currency = models.CharField(max_length=3, default="USD")
     subtotal = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
@@ -75,9 +77,7 @@ class Order(models.Model):
             )
         ]
         indexes = [
-            models.Index(
-                "customer", models.F("placed_at").desc(), name="order_customer_placed_idx"
-            )
+            models.Index("customer", models.F("placed_at").desc(), name="order_customer_placed_idx")
         ]
 
     def __str__(self) -> str:

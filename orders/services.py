@@ -45,7 +45,9 @@ def order_record(
     her timeline. A store or kiosk sale names its store. The same external id sent again by the
     same system returns the order already stored instead of a second one."""
     if external_id:
-        existing = Order.objects.filter(external_source=external_source, external_id=external_id).first()
+        existing = Order.objects.filter(
+            external_source=external_source, external_id=external_id
+        ).first()
         if existing is not None:
             return existing
     _validate(channel=channel, lines=lines, store=store, shipping=shipping)
@@ -68,7 +70,8 @@ def order_record(
                 placed_at=placed_at,
                 number=number,
                 shipping=shipping,
-                status=status or (OrderStatus.COMPLETED if channel in STORE_CHANNELS else OrderStatus.PLACED),
+                status=status
+                or (OrderStatus.COMPLETED if channel in STORE_CHANNELS else OrderStatus.PLACED),
                 external_source=external_source,
                 external_id=external_id,
             )
@@ -89,14 +92,22 @@ def order_record(
             # The same order arrived twice at once; the other request stored it.
             return Order.objects.get(external_source=external_source, external_id=external_id)
         if number and Order.objects.filter(number=number).exists():
-            raise ValidationError({"number": [f"Order number {number} is already taken."]}) from None
+            raise ValidationError(
+                {"number": [f"Order number {number} is already taken."]}
+            ) from None
         raise
     return order
 
 
-def _validate(*, channel: str, lines: Sequence[LineInput], store: Store | None, shipping: Decimal) -> None:
+def _validate(
+    *, channel: str, lines: Sequence[LineInput], store: Store | None, shipping: Decimal
+) -> None:
     errors: dict[str, list[str]] = {}
-    if channel not in Channel.values or channel in {Channel.SYSTEM, Channel.EMAIL, Channel.WEB_FORM}:
+    if channel not in Channel.values or channel in {
+        Channel.SYSTEM,
+        Channel.EMAIL,
+        Channel.WEB_FORM,
+    }:
         errors["channel"] = [f"“{channel}” is not a sales channel."]
     if channel in STORE_CHANNELS and store is None:
         errors["store"] = ["A store or kiosk sale must name its store."]

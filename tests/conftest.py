@@ -18,8 +18,7 @@ def pytest_configure(config: pytest.Config) -> None:
     engine = settings.DATABASES["default"]["ENGINE"]
     if "postgresql" not in engine:
         pytest.exit(
-            "The test suite runs on PostgreSQL: set DATABASE_URL (bin/test does), "
-            f"not {engine}.",
+            f"The test suite runs on PostgreSQL: set DATABASE_URL (bin/test does), not {engine}.",
             returncode=2,
         )
     if not settings.CELERY_BROKER_URL.startswith("redis://"):
@@ -50,8 +49,19 @@ def celery_worker_process(transactional_db: None) -> Iterator[subprocess.Popen[b
     }
     celery_app.control.purge()
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool=solo",
-         "--concurrency=1", "--without-gossip", "--without-mingle", "--loglevel=WARNING"],
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "crm",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+        ],
         cwd=ROOT,
         env=env,
     )

@@ -26,7 +26,7 @@ class UserFactory(DjangoModelFactory):
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
     @classmethod
-    def _after_postgeneration(cls, instance, create, results=None):  # type: ignore[no-untyped-def]
+    def _after_postgeneration(cls, instance, create, results=None):
         if create:
             instance.save()
 
@@ -45,7 +45,7 @@ class StoreFactory(DjangoModelFactory):
 
 
 def store_staff(store: Store, role: str = StoreRole.MANAGER, **kwargs: object) -> User:
-    user = UserFactory(role=Role(role), **kwargs)
+    user: User = UserFactory.create(role=Role(role), **kwargs)
     StaffMembership.objects.create(user=user, store=store, role=role)
     return user
 

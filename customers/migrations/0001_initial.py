@@ -8,107 +8,358 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('stores', '0001_initial'),
+        ("stores", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('first_name', models.CharField(blank=True, max_length=100)),
-                ('last_name', models.CharField(blank=True, max_length=100)),
-                ('search_name', models.CharField(blank=True, db_index=True, editable=False, max_length=201)),
-                ('address_line1', models.CharField(blank=True, max_length=200, verbose_name='address')),
-                ('city', models.CharField(blank=True, max_length=100)),
-                ('postcode', models.CharField(blank=True, max_length=20)),
-                ('country', models.CharField(blank=True, max_length=2)),
-                ('customer_since', models.DateTimeField(default=django.utils.timezone.now)),
-                ('merged_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('home_store', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='stores.store')),
-                ('merged_into', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='aliases', to='customers.customer')),
-                ('user', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='customer', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("first_name", models.CharField(blank=True, max_length=100)),
+                ("last_name", models.CharField(blank=True, max_length=100)),
+                (
+                    "search_name",
+                    models.CharField(blank=True, db_index=True, editable=False, max_length=201),
+                ),
+                (
+                    "address_line1",
+                    models.CharField(blank=True, max_length=200, verbose_name="address"),
+                ),
+                ("city", models.CharField(blank=True, max_length=100)),
+                ("postcode", models.CharField(blank=True, max_length=20)),
+                ("country", models.CharField(blank=True, max_length=2)),
+                ("customer_since", models.DateTimeField(default=django.utils.timezone.now)),
+                ("merged_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "home_store",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="stores.store",
+                    ),
+                ),
+                (
+                    "merged_into",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="aliases",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "user",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="customer",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['last_name', 'first_name', 'id'],
+                "ordering": ["last_name", "first_name", "id"],
             },
         ),
         migrations.CreateModel(
-            name='Comment',
+            name="Comment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('author_role', models.CharField(choices=[('customer', 'Customer'), ('associate', 'Store associate'), ('manager', 'Store manager'), ('rep', 'Call-center rep'), ('supervisor', 'Supervisor'), ('admin', 'Administrator')], max_length=20)),
-                ('body', models.TextField(validators=[django.core.validators.MaxLengthValidator(2000)])),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('author', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('store', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='stores.store')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='comments', to='customers.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "author_role",
+                    models.CharField(
+                        choices=[
+                            ("customer", "Customer"),
+                            ("associate", "Store associate"),
+                            ("manager", "Store manager"),
+                            ("rep", "Call-center rep"),
+                            ("supervisor", "Supervisor"),
+                            ("admin", "Administrator"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "body",
+                    models.TextField(validators=[django.core.validators.MaxLengthValidator(2000)]),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="stores.store",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="comments",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='ContactPoint',
+            name="ContactPoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('email', 'E-mail'), ('phone', 'Phone'), ('loyalty', 'Loyalty card'), ('external', 'External id')], max_length=10)),
-                ('value', models.CharField(max_length=254)),
-                ('source', models.CharField(choices=[('web', 'Web shop'), ('store', 'Store'), ('phone', 'Phone'), ('kiosk', 'In-store kiosk'), ('email', 'E-mail'), ('web_form', 'Web form'), ('portal', 'Customer portal'), ('system', 'System')], default='system', max_length=20)),
-                ('verified', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='contact_points', to='customers.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("email", "E-mail"),
+                            ("phone", "Phone"),
+                            ("loyalty", "Loyalty card"),
+                            ("external", "External id"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("value", models.CharField(max_length=254)),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("web", "Web shop"),
+                            ("store", "Store"),
+                            ("phone", "Phone"),
+                            ("kiosk", "In-store kiosk"),
+                            ("email", "E-mail"),
+                            ("web_form", "Web form"),
+                            ("portal", "Customer portal"),
+                            ("system", "System"),
+                        ],
+                        default="system",
+                        max_length=20,
+                    ),
+                ),
+                ("verified", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="contact_points",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['kind', 'created_at', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('kind', 'value'), name='contact_point_unique_value')],
+                "ordering": ["kind", "created_at", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("kind", "value"), name="contact_point_unique_value"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Activity',
+            name="Activity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('occurred_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('kind', models.CharField(choices=[('order_placed', 'Order placed'), ('comment_added', 'Comment'), ('contact_added', 'Contact details added'), ('customers_merged', 'Records merged')], max_length=32)),
-                ('channel', models.CharField(choices=[('web', 'Web shop'), ('store', 'Store'), ('phone', 'Phone'), ('kiosk', 'In-store kiosk'), ('email', 'E-mail'), ('web_form', 'Web form'), ('portal', 'Customer portal'), ('system', 'System')], max_length=20)),
-                ('summary', models.CharField(max_length=255)),
-                ('detail', models.TextField(blank=True)),
-                ('actor_role', models.CharField(blank=True, choices=[('customer', 'Customer'), ('associate', 'Store associate'), ('manager', 'Store manager'), ('rep', 'Call-center rep'), ('supervisor', 'Supervisor'), ('admin', 'Administrator')], max_length=20)),
-                ('subject_type', models.CharField(blank=True, max_length=32)),
-                ('subject_id', models.CharField(blank=True, max_length=64)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('store', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='stores.store')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='activities', to='customers.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("occurred_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("order_placed", "Order placed"),
+                            ("comment_added", "Comment"),
+                            ("contact_added", "Contact details added"),
+                            ("customers_merged", "Records merged"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("web", "Web shop"),
+                            ("store", "Store"),
+                            ("phone", "Phone"),
+                            ("kiosk", "In-store kiosk"),
+                            ("email", "E-mail"),
+                            ("web_form", "Web form"),
+                            ("portal", "Customer portal"),
+                            ("system", "System"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("summary", models.CharField(max_length=255)),
+                ("detail", models.TextField(blank=True)),
+                (
+                    "actor_role",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("customer", "Customer"),
+                            ("associate", "Store associate"),
+                            ("manager", "Store manager"),
+                            ("rep", "Call-center rep"),
+                            ("supervisor", "Supervisor"),
+                            ("admin", "Administrator"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("subject_type", models.CharField(blank=True, max_length=32)),
+                ("subject_id", models.CharField(blank=True, max_length=64)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "store",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="stores.store",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="activities",
+                        to="customers.customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'activities',
-                'ordering': ['-occurred_at', '-id'],
-                'indexes': [models.Index(models.F('customer'), models.OrderBy(models.F('occurred_at'), descending=True), models.OrderBy(models.F('id'), descending=True), name='activity_timeline_idx')],
+                "verbose_name_plural": "activities",
+                "ordering": ["-occurred_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        models.F("customer"),
+                        models.OrderBy(models.F("occurred_at"), descending=True),
+                        models.OrderBy(models.F("id"), descending=True),
+                        name="activity_timeline_idx",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='MergeSuggestion',
+            name="MergeSuggestion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(max_length=255)),
-                ('status', models.CharField(choices=[('open', 'Open'), ('merged', 'Merged'), ('dismissed', 'Dismissed')], default='open', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('resolved_at', models.DateTimeField(blank=True, null=True)),
-                ('customer_a', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='customers.customer')),
-                ('customer_b', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='customers.customer')),
-                ('resolved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(max_length=255)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "Open"),
+                            ("merged", "Merged"),
+                            ("dismissed", "Dismissed"),
+                        ],
+                        default="open",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("resolved_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "customer_a",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "customer_b",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "resolved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['status', '-created_at'], name='suggestion_status_idx')],
-                'constraints': [models.UniqueConstraint(fields=('customer_a', 'customer_b'), name='one_suggestion_per_pair'), models.CheckConstraint(condition=models.Q(('customer_a__lt', models.F('customer_b'))), name='suggestion_pair_ordered')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["status", "-created_at"], name="suggestion_status_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("customer_a", "customer_b"), name="one_suggestion_per_pair"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("customer_a__lt", models.F("customer_b"))),
+                        name="suggestion_pair_ordered",
+                    ),
+                ],
             },
         ),
     ]

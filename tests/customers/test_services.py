@@ -29,12 +29,14 @@ from tests.factories import ProductFactory, StoreFactory, UserFactory, store_sta
 pytestmark = pytest.mark.django_db
 
 
-def resolve(**identity: object):  # type: ignore[no-untyped-def]
-    return customer_resolve(identity=Identity(**identity), source=Channel.WEB)  # type: ignore[arg-type]
+def resolve(**identity: object):
+    return customer_resolve(identity=Identity(**identity), source=Channel.WEB)
 
 
 class TestIdentityResolution:
-    @pytest.mark.parametrize("typed", ["(415) 555-0100", "415.555.0100", "+1 415 555 0100", "4155550100"])
+    @pytest.mark.parametrize(
+        "typed", ["(415) 555-0100", "415.555.0100", "+1 415 555 0100", "4155550100"]
+    )
     def test_phone_formats_resolve_to_one_customer(self, typed: str) -> None:
         first = resolve(phone="+1 (415) 555-0100", first_name="Ana", last_name="Lopez")
 
@@ -50,7 +52,9 @@ class TestIdentityResolution:
         again = resolve(email="ana.lopez@example.com")
 
         assert again.customer == first.customer
-        assert list(ContactPoint.objects.values_list("value", flat=True)) == ["ana.lopez@example.com"]
+        assert list(ContactPoint.objects.values_list("value", flat=True)) == [
+            "ana.lopez@example.com"
+        ]
 
     def test_new_identifiers_attach_to_the_known_customer(self) -> None:
         store_sale = resolve(phone="415 555 0100", first_name="Ana")
@@ -65,7 +69,9 @@ class TestIdentityResolution:
         }
         customer.refresh_from_db()
         assert (customer.first_name, customer.last_name) == ("Ana", "Lopez")
-        assert Activity.objects.filter(customer=customer, kind=ActivityKind.CONTACT_ADDED).count() == 1
+        assert (
+            Activity.objects.filter(customer=customer, kind=ActivityKind.CONTACT_ADDED).count() == 1
+        )
 
     def test_loyalty_and_external_ids_resolve(self) -> None:
         first = resolve(loyalty_number="lc-0042-17", external_ids={"webshop": "88123"})
@@ -100,11 +106,15 @@ class TestIdentityResolution:
 
     def test_same_name_and_address_is_suggested_by_the_background_task(
         self, django_capture_on_commit_callbacks
-    ) -> None:  # type: ignore[no-untyped-def]
-        first = resolve(email="a@example.com", first_name="Zoë", last_name="Brown", postcode="10001")
+    ) -> None:
+        first = resolve(
+            email="a@example.com", first_name="Zoë", last_name="Brown", postcode="10001"
+        )
 
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            second = resolve(phone="212 555 0199", first_name="Zoe", last_name="BROWN", postcode="10001")
+            second = resolve(
+                phone="212 555 0199", first_name="Zoe", last_name="BROWN", postcode="10001"
+            )
 
         assert len(callbacks) == 1
 
@@ -114,11 +124,11 @@ class TestIdentityResolution:
 
 
 @pytest.fixture
-def supervisor():  # type: ignore[no-untyped-def]
+def supervisor():
     return UserFactory(role=Role.SUPERVISOR)
 
 
-def _customer_with_history(email: str, phone: str, supervisor):  # type: ignore[no-untyped-def]
+def _customer_with_history(email: str, phone: str, supervisor):
     product = ProductFactory()
     store = StoreFactory()
     order_record(
@@ -139,7 +149,7 @@ def _customer_with_history(email: str, phone: str, supervisor):  # type: ignore[
 
 
 class TestMerge:
-    def test_every_related_row_moves_and_the_old_id_becomes_an_alias(self, supervisor) -> None:  # type: ignore[no-untyped-def]
+    def test_every_related_row_moves_and_the_old_id_becomes_an_alias(self, supervisor) -> None:
         web, shop = _customer_with_history("ana@example.com", "415 555 0100", supervisor)
         shop_activities = Activity.objects.filter(customer=shop).count()
 
@@ -151,7 +161,9 @@ class TestMerge:
         assert Comment.objects.filter(customer=web).count() == 1
         assert set(web.contact_points.values_list("kind", flat=True)) == {"email", "phone"}
         assert Activity.objects.filter(customer=shop).count() == 0
-        assert Activity.objects.filter(customer=web).count() == shop_activities + 2  # + own order + merge
+        assert (
+            Activity.objects.filter(customer=web).count() == shop_activities + 2
+        )  # + own order + merge
         web.refresh_from_db()
         assert web.last_name == "Lopez"  # blanks filled from the merged record
         audit = AuditEntry.objects.get(action="customer.merge")
@@ -159,11 +171,15 @@ class TestMerge:
         assert audit.data["merged_customer"] == shop.pk
         assert audit.data["moved"]["orders.order"] == 1
 
-    def test_merge_resolves_the_suggestion_and_moves_others(self, supervisor) -> None:  # type: ignore[no-untyped-def]
+    def test_merge_resolves_the_suggestion_and_moves_others(self, supervisor) -> None:
         web, shop = _customer_with_history("ana@example.com", "415 555 0100", supervisor)
         third = resolve(email="other@example.com")
-        MergeSuggestion.objects.create(customer_a=web, customer_b=shop, reason="Same name and address")
-        MergeSuggestion.objects.create(customer_a=shop, customer_b=third.customer, reason="Shared phone")
+        MergeSuggestion.objects.create(
+            customer_a=web, customer_b=shop, reason="Same name and address"
+        )
+        MergeSuggestion.objects.create(
+            customer_a=shop, customer_b=third.customer, reason="Shared phone"
+        )
 
         customer_merge(survivor=web, merged=shop, actor=supervisor)
 
@@ -171,7 +187,7 @@ class TestMerge:
         moved = MergeSuggestion.objects.get(customer_b=third.customer)
         assert moved.customer_a == web and moved.reason == "Shared phone"
 
-    def test_merging_into_itself_is_refused(self, supervisor) -> None:  # type: ignore[no-untyped-def]
+    def test_merging_into_itself_is_refused(self, supervisor) -> None:
         customer = resolve(email="ana@example.com").customer
 
         with pytest.raises(ValidationError, match="into itself"):
@@ -179,7 +195,7 @@ class TestMerge:
 
         assert not AuditEntry.objects.exists()
 
-    def test_an_alias_cannot_be_merged_again(self, supervisor) -> None:  # type: ignore[no-untyped-def]
+    def test_an_alias_cannot_be_merged_again(self, supervisor) -> None:
         a = resolve(email="a@example.com").customer
         b = resolve(email="b@example.com").customer
         c = resolve(email="c@example.com").customer
@@ -208,7 +224,7 @@ class TestMerge:
             ("orders.order", "customer"),
         }
 
-    def test_dismissed_pairs_stay_dismissed(self, supervisor) -> None:  # type: ignore[no-untyped-def]
+    def test_dismissed_pairs_stay_dismissed(self, supervisor) -> None:
         a = resolve(email="a@example.com", phone="415 555 0100").customer
         b = resolve(email="b@example.com").customer
         resolve(email="b@example.com", phone="415 555 0100")
@@ -233,7 +249,12 @@ class TestComments:
 
         assert comment.body == "Picked up in person."
         entry = Activity.objects.get(kind=ActivityKind.COMMENT_ADDED)
-        assert (entry.customer, entry.store, entry.actor, entry.actor_role) == (customer, store, manager, "manager")
+        assert (entry.customer, entry.store, entry.actor, entry.actor_role) == (
+            customer,
+            store,
+            manager,
+            "manager",
+        )
         assert entry.channel == Channel.STORE
         assert entry.detail == "Picked up in person."
         assert AuditEntry.objects.filter(action="comment.add", actor=manager).exists()
@@ -286,21 +307,25 @@ class TestOrders:
         assert web.number.startswith("W") and sale.number.startswith("S")
         assert (web.subtotal, web.total) == (Decimal("40.00"), Decimal("44.95"))
         assert sale.total == Decimal("15.00") and sale.status == "completed"
-        kinds = list(Activity.objects.filter(customer=web.customer, kind="order_placed").values_list("channel", "subject_id"))
+        kinds = list(
+            Activity.objects.filter(customer=web.customer, kind="order_placed").values_list(
+                "channel", "subject_id"
+            )
+        )
         assert sorted(kinds) == sorted([("web", web.number), ("store", sale.number)])
 
     def test_resent_external_id_is_stored_once(self) -> None:
         product = ProductFactory()
-        kwargs = dict(
-            identity=Identity(email="ana@example.com"),
-            channel=Channel.WEB,
-            lines=[LineInput(sku=product.sku, quantity=1)],
-            external_source="webshop",
-            external_id="10001",
-        )
+        kwargs = {
+            "identity": Identity(email="ana@example.com"),
+            "channel": Channel.WEB,
+            "lines": [LineInput(sku=product.sku, quantity=1)],
+            "external_source": "webshop",
+            "external_id": "10001",
+        }
 
-        first = order_record(**kwargs)  # type: ignore[arg-type]
-        again = order_record(**kwargs)  # type: ignore[arg-type]
+        first = order_record(**kwargs)
+        again = order_record(**kwargs)
 
         assert first == again
         assert Order.objects.count() == 1

@@ -1,0 +1,401 @@
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from crm.models import Channel, Role
+from customers.models import Activity, ActivityKind, Comment, Customer, MergeSuggestion
+from customers.services import Identity, comment_add, customer_merge, customer_resolve
+from orders.services import LineInput, order_record
+from tests.factories import PASSWORD, ProductFactory, StoreFactory, UserFactory, store_staff
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def store():
+    return StoreFactory(name="Union Square")
+
+
+@pytest.fixture
+def ana(store):
+    """A customer who bought online and in a store, known by e-mail, phone and loyalty card."""
+    product = ProductFactory(sku="TEE-001", name="Linen tee", price=Decimal("30.00"))
+    order_record(
+        identity=Identity(email="ana.lopez@example.com", first_name="Ana", last_name="López"),
+        channel=Channel.WEB,
+        lines=[LineInput(sku=product.sku, quantity=2)],
+        number="W200001",
+    )
+    order_record(
+        identity=Identity(
+            phone="+1 415 555 0134", loyalty_number="LC-7788-01", email="ana.lopez@example.com"
+        ),
+        channel=Channel.STORE,
+        store=store,
+        lines=[LineInput(sku=product.sku, quantity=1)],
+        number="S300001",
+    )
+    return Customer.objects.get()
+
+
+def client_for(role: str, store=None) -> Client:
+    user = store_staff(store, role=role) if store is not None else UserFactory(role=role)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+STAFF_ROLES = [Role.REP, Role.SUPERVISOR, Role.ADMIN]
+
+
+class TestAccess:
+    def pages(self, ana):
+        return [
+            reverse("customers:search"),
+            reverse("customers:search") + "?q=ana",
+            reverse("customers:detail", args=[ana.pk]),
+            reverse("orders:detail", args=["W200001"]),
+        ]
+
+    def test_anonymous_is_sent_to_login(self, client, ana) -> None:
+        for url in [*self.pages(ana), reverse("customers:merge_list")]:
+            response = client.get(url)
+            assert response.status_code == 302, url
+            assert response["Location"].startswith(reverse("account_login")), url
+
+    def test_customer_gets_403_on_every_staff_page(self, ana) -> None:
+        user = UserFactory(role=Role.CUSTOMER)
+        ana.user = user
+        ana.save()
+        client = Client()
+        client.force_login(user)
+
+        for url in [*self.pages(ana), reverse("customers:merge_list")]:
+            assert client.get(url).status_code == 403, url
+        response = client.post(reverse("customers:comment_create", args=[ana.pk]), {"body": "hi"})
+        assert response.status_code == 403
+        assert not Comment.objects.exists()
+
+    @pytest.mark.parametrize("role", [*STAFF_ROLES, Role.ASSOCIATE, Role.MANAGER])
+    def test_staff_reach_the_console(self, role, store, ana) -> None:
+        client = client_for(role, store if role in (Role.ASSOCIATE, Role.MANAGER) else None)
+
+        for url in self.pages(ana):
+            response = client.get(url, follow=True)
+            assert response.status_code == 200, url
+
+    @pytest.mark.parametrize("role", [Role.REP, Role.ASSOCIATE, Role.MANAGER])
+    def test_only_supervisors_see_merge_pages(self, role, store, ana) -> None:
+        client = client_for(role, store if role != Role.REP else None)
+
+        assert client.get(reverse("customers:merge_list")).status_code == 403
+        assert b"Merge suggestions" not in client.get(reverse("customers:search")).content
+
+    def test_nav_fits_the_role(self, store) -> None:
+        supervisor = client_for(Role.SUPERVISOR).get(reverse("customers:search")).content.decode()
+        manager = client_for(Role.MANAGER, store).get(reverse("customers:search")).content.decode()
+
+        assert "Merge suggestions" in supervisor
+        assert "Store manager · Union Square" in manager
+
+    def test_unknown_ids_are_404(self) -> None:
+        client = client_for(Role.REP)
+
+        assert client.get(reverse("customers:detail", args=[999999])).status_code == 404
+        assert client.get(reverse("orders:detail", args=["NOPE"])).status_code == 404
+
+    def test_login_page_signs_staff_in_by_email(self, client) -> None:
+        UserFactory(email="rep@example.com", role=Role.REP)
+
+        response = client.post(
+            reverse("account_login"),
+            {"login": "REP@example.com", "password": PASSWORD},
+            follow=True,
+        )
+
+        assert response.redirect_chain[-1][0] == reverse("customers:search")
+
+    def test_customer_lands_on_her_own_orders(self, ana) -> None:
+        user = UserFactory(role=Role.CUSTOMER)
+        ana.user = user
+        ana.save()
+        client = Client()
+        client.force_login(user)
+
+        response = client.get("/", follow=True)
+
+        assert response.redirect_chain[-1][0] == reverse("account_home")
+        assert "W200001" in response.content.decode() and "S300001" in response.content.decode()
+
+
+class TestSearch:
+    @pytest.mark.parametrize(
+        "query",
+        [
+            "ana.lopez@example.com",
+            "ANA.LOPEZ@EXAMPLE.COM",
+            "(415) 555-0134",
+            "415.555.0134",
+            "+1 415 555 0134",
+            "lc 7788 01",
+            "W200001",
+            "s300001",
+            "lopez",
+            "ANA LÓP",
+            "an lo",
+        ],
+    )
+    def test_one_match_goes_straight_to_the_360_page(self, query, ana) -> None:
+        response = client_for(Role.REP).get(reverse("customers:search"), {"q": query})
+
+        assert response.status_code == 302
+        assert response["Location"] == reverse("customers:detail", args=[ana.pk])
+
+    def test_several_matches_are_listed(self, ana) -> None:
+        customer_resolve(
+            identity=Identity(email="ana.b@example.com", first_name="Ana", last_name="Berg"),
+            source=Channel.WEB,
+        )
+
+        response = client_for(Role.REP).get(reverse("customers:search"), {"q": "ana"})
+
+        assert response.status_code == 200
+        assert [c.last_name for c in response.context["result"].customers] == ["Berg", "López"]
+
+    def test_no_match_says_so(self, ana) -> None:
+        response = client_for(Role.REP).get(
+            reverse("customers:search"), {"q": "nobody@example.com"}
+        )
+
+        assert "No customer matches" in response.content.decode()
+
+    def test_merged_records_are_not_found_twice(self, ana) -> None:
+        twin = customer_resolve(
+            identity=Identity(phone="212 555 0100", first_name="Ana", last_name="Lopez"),
+            source=Channel.STORE,
+        ).customer
+        customer_merge(survivor=ana, merged=twin, actor=UserFactory(role=Role.SUPERVISOR))
+
+        response = client_for(Role.REP).get(reverse("customers:search"), {"q": "ana lopez"})
+
+        assert response["Location"] == reverse("customers:detail", args=[ana.pk])
+
+    def test_search_query_budget(self, django_assert_max_num_queries) -> None:
+        for n in range(40):
+            customer_resolve(
+                identity=Identity(
+                    email=f"smith{n}@example.com", first_name="Jo", last_name=f"Smith{n}"
+                ),
+                source=Channel.WEB,
+            )
+        client = client_for(Role.REP)
+
+        with django_assert_max_num_queries(8):
+            response = client.get(reverse("customers:search"), {"q": "smith"})
+
+        assert len(response.context["result"].customers) == 25
+        assert response.context["result"].truncated
+
+
+class TestCustomerPage:
+    def test_shows_every_channel_in_one_timeline(self, ana, store) -> None:
+        response = client_for(Role.REP).get(reverse("customers:detail", args=[ana.pk]))
+        page = response.content.decode()
+
+        assert "Ana López" in page
+        assert "W200001" in page and "S300001" in page
+        assert "Union Square" in page
+        assert "(415) 555-0134" in page
+        figures = response.context["figures"]
+        assert figures.order_count == 2
+        assert figures.lifetime_value == Decimal("90.00")
+        assert figures.average_order == Decimal("45.00")
+        assert figures.channels == ["Web shop", "Store"]
+
+    def test_merged_id_redirects_to_the_survivor(self, ana) -> None:
+        twin = customer_resolve(
+            identity=Identity(phone="212 555 0100"), source=Channel.STORE
+        ).customer
+        customer_merge(survivor=ana, merged=twin, actor=UserFactory(role=Role.SUPERVISOR))
+
+        response = client_for(Role.REP).get(reverse("customers:detail", args=[twin.pk]))
+
+        assert response.status_code == 302
+        assert response["Location"] == reverse("customers:detail", args=[ana.pk])
+
+    def test_filters_by_channel_and_kind(self, ana) -> None:
+        client = client_for(Role.REP)
+        url = reverse("customers:detail", args=[ana.pk])
+
+        store_only = (
+            client.get(url, {"channel": "store", "kind": "order_placed"})
+            .context["timeline"]
+            .activities
+        )
+        assert [a.subject_id for a in store_only] == ["S300001"]
+
+    def test_older_entries_page_through_the_whole_history(self, ana) -> None:
+        rep = UserFactory(role=Role.REP)
+        for n in range(60):
+            comment_add(customer=ana, author=rep, body=f"note {n}")
+        client = Client()
+        client.force_login(rep)
+        url = reverse("customers:timeline", args=[ana.pk])
+
+        seen: list[int] = []
+        page = client.get(reverse("customers:detail", args=[ana.pk])).context["timeline"]
+        seen += [a.pk for a in page.activities]
+        while page.next_cursor:
+            page = client.get(
+                url, {"before": page.next_cursor}, headers={"HX-Request": "true"}
+            ).context["timeline"]
+            seen += [a.pk for a in page.activities]
+
+        assert sorted(seen, reverse=True) == list(
+            Activity.objects.filter(customer=ana).order_by("-id").values_list("pk", flat=True)
+        )
+        assert len(seen) == len(set(seen)) == Activity.objects.filter(customer=ana).count()
+
+    @pytest.mark.parametrize("history", [5, 500])
+    def test_query_budget_does_not_grow_with_history(
+        self, history, ana, django_assert_max_num_queries
+    ) -> None:
+        Activity.objects.bulk_create(
+            Activity(
+                customer=ana,
+                kind=ActivityKind.COMMENT_ADDED,
+                channel=Channel.PHONE,
+                summary=f"Call {n}",
+                occurred_at=timezone.now(),
+            )
+            for n in range(history)
+        )
+        client = client_for(Role.MANAGER, StoreFactory())
+
+        with django_assert_max_num_queries(12):
+            response = client.get(reverse("customers:detail", args=[ana.pk]))
+
+        assert response.status_code == 200
+        # her two orders and the contact details the store sale added, plus the calls
+        assert len(response.context["timeline"].activities) == min(history + 3, 25)
+
+
+class TestComments:
+    def test_htmx_comment_returns_the_new_entry_and_a_fresh_form(self, ana, store) -> None:
+        client = client_for(Role.MANAGER, store)
+
+        response = client.post(
+            reverse("customers:comment_create", args=[ana.pk]),
+            {"body": "Asked to be called after 5pm."},
+            headers={"HX-Request": "true"},
+        )
+
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert 'hx-swap-oob="afterbegin:#timeline-items"' in page
+        assert "Asked to be called after 5pm." in page
+        assert "Store manager" in page and "Union Square" in page
+        assert Comment.objects.get().store == store
+
+    def test_comment_text_is_escaped(self, ana) -> None:
+        client = client_for(Role.REP)
+        client.post(
+            reverse("customers:comment_create", args=[ana.pk]),
+            {"body": "<script>alert(1)</script>"},
+        )
+
+        page = client.get(reverse("customers:detail", args=[ana.pk])).content.decode()
+
+        assert "<script>alert(1)</script>" not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+    def test_too_long_comment_gets_a_clear_error_and_is_not_stored(self, ana) -> None:
+        client = client_for(Role.REP)
+
+        htmx = client.post(
+            reverse("customers:comment_create", args=[ana.pk]),
+            {"body": "x" * 2001},
+            headers={"HX-Request": "true"},
+        )
+        plain = client.post(
+            reverse("customers:comment_create", args=[ana.pk]), {"body": "x" * 2001}
+        )
+
+        assert (
+            "A comment can be at most 2,000 characters; this one has 2,001."
+            in htmx.content.decode()
+        )
+        assert plain.status_code == 400
+        assert not Comment.objects.exists()
+
+    def test_post_without_csrf_token_is_refused(self, ana) -> None:
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(UserFactory(role=Role.REP))
+
+        response = client.post(reverse("customers:comment_create", args=[ana.pk]), {"body": "hi"})
+
+        assert response.status_code == 403
+        assert not Comment.objects.exists()
+
+
+class TestMergeScreen:
+    @pytest.fixture
+    def suggestion(self, ana):
+        customer_resolve(
+            identity=Identity(phone="+1 415 555 0134", email="second@example.com"),
+            source=Channel.WEB,
+        )
+        twin = customer_resolve(
+            identity=Identity(email="twin@example.com", first_name="Ana", last_name="López"),
+            source=Channel.WEB,
+        ).customer
+        customer_resolve(
+            identity=Identity(email="twin@example.com", phone="+1 415 555 0134"), source=Channel.WEB
+        )
+        return MergeSuggestion.objects.get(customer_b=twin)
+
+    def test_lists_and_compares_side_by_side(
+        self, suggestion, django_assert_max_num_queries
+    ) -> None:
+        client = client_for(Role.SUPERVISOR)
+
+        with django_assert_max_num_queries(12):
+            listing = client.get(reverse("customers:merge_list"))
+        detail = client.get(reverse("customers:merge_detail", args=[suggestion.pk]))
+
+        assert suggestion.reason in listing.content.decode()
+        page = detail.content.decode()
+        assert "twin@example.com" in page and "ana.lopez@example.com" in page
+
+    def test_merge_button_merges_and_redirects(self, suggestion, ana) -> None:
+        client = client_for(Role.SUPERVISOR)
+
+        response = client.post(
+            reverse("customers:merge_detail", args=[suggestion.pk]), {"survivor": ana.pk}
+        )
+
+        assert response["Location"] == reverse("customers:detail", args=[ana.pk])
+        assert Customer.objects.get(pk=suggestion.customer_b_id).merged_into == ana
+
+    def test_choosing_neither_record_is_an_error(self, suggestion) -> None:
+        response = client_for(Role.SUPERVISOR).post(
+            reverse("customers:merge_detail", args=[suggestion.pk]), {"survivor": 12345}
+        )
+
+        assert response.status_code == 400
+        assert "Choose one of the two records" in response.content.decode()
+        assert not Customer.objects.filter(merged_into__isnull=False).exists()
+
+    def test_dismiss(self, suggestion) -> None:
+        client = client_for(Role.SUPERVISOR)
+
+        client.post(reverse("customers:merge_dismiss", args=[suggestion.pk]))
+
+        suggestion.refresh_from_db()
+        assert suggestion.status == "dismissed"
+        assert (
+            client.get(reverse("customers:merge_detail", args=[suggestion.pk])).status_code == 404
+        )
