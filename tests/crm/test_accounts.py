@@ -1,0 +1,75 @@
+import re
+from datetime import UTC, datetime
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from crm.models import Channel, Role
+from customers.models import Activity, ActivityKind
+from customers.services import Identity, customer_resolve
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_password_reset_by_email_lets_the_user_sign_in_with_the_new_password(client) -> None:
+    UserFactory(email="rep@example.com", role=Role.REP)
+
+    client.post(reverse("account_reset_password"), {"email": "rep@example.com"})
+
+    assert len(mail.outbox) == 1
+    link = re.search(r"https?://[^/]+(/accounts/password/reset/key/\S+)", mail.outbox[0].body)
+    assert link, mail.outbox[0].body
+    form = client.get(link.group(1), follow=True)
+    new_password = "a-brand-new-passphrase-42"
+    client.post(form.redirect_chain[-1][0], {"password1": new_password, "password2": new_password})
+    fresh = Client()
+    response = fresh.post(
+        reverse("account_login"), {"login": "rep@example.com", "password": new_password}
+    )
+    assert response.status_code == 302
+
+
+def test_logout_ends_the_session(client) -> None:
+    client.force_login(UserFactory(role=Role.REP))
+
+    client.post(reverse("account_logout"))
+
+    assert client.get(reverse("customers:search")).status_code == 302
+
+
+def test_wrong_password_is_refused_with_a_message(client) -> None:
+    UserFactory(email="rep@example.com", role=Role.REP)
+
+    response = client.post(
+        reverse("account_login"), {"login": "rep@example.com", "password": "nope"}
+    )
+
+    assert response.status_code == 200
+    assert "not correct" in response.content.decode()
+
+
+def test_sign_up_is_closed_by_default(client) -> None:
+    response = client.get(reverse("account_signup"))
+
+    assert "Sign Up Closed" in response.content.decode()
+
+
+def test_times_show_in_the_users_own_time_zone(client) -> None:
+    customer = customer_resolve(
+        identity=Identity(email="ana@example.com"), source=Channel.WEB
+    ).customer
+    Activity.objects.create(
+        customer=customer,
+        kind=ActivityKind.COMMENT_ADDED,
+        channel=Channel.PHONE,
+        summary="Called about a delivery",
+        occurred_at=datetime(2026, 7, 1, 16, 30, tzinfo=UTC),
+    )
+    client.force_login(UserFactory(role=Role.REP, time_zone="America/Los_Angeles"))
+
+    page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
+
+    assert "Jul 1, 2026, 9:30 AM" in page
