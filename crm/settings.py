@@ -213,8 +213,10 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Customer Service <se
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Celery: with no broker, tasks run in-process at the moment they are enqueued (after commit).
-CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+_broker = env.str("CELERY_BROKER_URL", default="")
+# In-process tasks still pass through a producer; the in-memory transport needs no server.
+CELERY_BROKER_URL = _broker or "memory://localhost/"
+CELERY_TASK_ALWAYS_EAGER = not _broker
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True

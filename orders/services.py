@@ -75,7 +75,6 @@ def order_record(
                 external_source=external_source,
                 external_id=external_id,
             )
-            where = f" at {store.name}" if store else ""
             activity_record(
                 customer=resolution.customer,
                 kind=ActivityKind.ORDER_PLACED,
@@ -83,8 +82,9 @@ def order_record(
                 store=store,
                 actor=actor,
                 occurred_at=order.placed_at,
-                summary=f"{Channel(channel).label} order {order.number}{where}: "
-                f"{sum(line.quantity for line in lines)} item(s), {order.currency} {order.total:,.2f}",
+                summary=order_placed_summary(
+                    order, item_count=sum(line.quantity for line in lines)
+                ),
                 subject=("order", order.number),
             )
     except IntegrityError:
@@ -97,6 +97,16 @@ def order_record(
             ) from None
         raise
     return order
+
+
+def order_placed_summary(order: Order, *, item_count: int) -> str:
+    """The "order placed" line of the timeline. The demo seeder writes its bulk orders' timeline
+    rows with it too, so both read the same. Reads no relation beyond a store already set."""
+    where = f" at {order.store.name}" if order.store else ""
+    return (
+        f"{Channel(order.channel).label} order {order.number}{where}: "
+        f"{item_count} item(s), {order.currency} {order.total:,.2f}"
+    )
 
 
 def _validate(

@@ -1,0 +1,585 @@
+"""`manage.py seed_demo [--customers N] [--seed S]`: load the demo data once, print the logins.
+
+The named story customers go through the real services (order_record, comment_add), so identity
+resolution joins their channels and keeps the deliberate duplicates apart as merge suggestions. The
+generated crowd is written with bulk INSERTs, row for row as those services would have written it:
+tests/crm/test_seed_demo.py replays the same plans both ways and compares the rows.
+"""
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from itertools import batched
+from typing import Any
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection, models, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from crm import demo_data
+from crm.demo_data import CommentPlan, OrderPlan, PersonPlan
+from crm.models import AuditEntry, Channel, Role, User
+from crm.services import audit_record
+from customers.identifiers import search_key
+from customers.models import (
+    Activity,
+    ActivityKind,
+    Comment,
+    ContactKind,
+    ContactPoint,
+    Customer,
+    MergeSuggestion,
+    MergeSuggestionStatus,
+)
+from customers.services import comment_add, merge_suggestions_find
+from orders.models import Category, Order, OrderLine, OrderStatus, Product
+from orders.services import NUMBER_PREFIX, STORE_CHANNELS, order_placed_summary, order_record
+from stores.models import StaffMembership, Store, StoreRole
+
+# The audit entry that marks a finished seed: with it, seed_demo only prints the logins.
+SEED_ACTION = "demo.seed"
+# Crowd customers written per transaction.
+BATCH = 1000
+# What customer_resolve copies from an intake onto the record when the record has it blank.
+_NAME_AND_ADDRESS = ("first_name", "last_name", "address_line1", "city", "postcode", "country")
+# The channel comment_add files a comment under, by its author's role.
+_COMMENT_CHANNEL = {
+    Role.ASSOCIATE: Channel.STORE,
+    Role.MANAGER: Channel.STORE,
+    Role.REP: Channel.PHONE,
+}
+
+
+class Command(BaseCommand):
+    help = (
+        "Load demo data (6 stores, 300 products, staff logins, story customers and a generated "
+        "crowd) into an empty database and print the logins. Does nothing but print the logins "
+        "when the demo data is already there."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--customers",
+            type=int,
+            default=2000,
+            help="How many customer records in all, story customers included (default 2000).",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=1, help="The crowd's random seed (default 1)."
+        )
+
+    def handle(self, *args: Any, customers: int, seed: int, **options: Any) -> None:
+        if not settings.DEBUG:
+            raise CommandError(
+                "seed_demo makes logins with a published password, so it runs only in "
+                "development: with the embedded defaults or DJANGO_DEBUG=true."
+            )
+        marker = AuditEntry.objects.filter(action=SEED_ACTION).first()
+        if marker is not None:
+            self.stdout.write(
+                f"Demo data is already loaded ({marker.data.get('customers', 0):,} customers, "
+                f"seed {marker.data.get('seed')}); not seeding again."
+            )
+            self._print_logins()
+            return
+        _check_empty()
+
+        started = time.perf_counter()
+        with _quiet("celery.app.trace"):
+            made = demo_load(
+                customers=customers,
+                seed=seed,
+                progress=self._progress if options["verbosity"] > 0 else None,
+            )
+        seconds = time.perf_counter() - started
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data loaded in {seconds:.1f} s (seed {seed}):")
+            + "\n  "
+            + ", ".join(f"{count:,} {name}" for name, count in made.items())
+        )
+        self._print_logins()
+
+    def _progress(self, done: int, total: int, started: float) -> None:
+        if done % (10 * BATCH) == 0 or done == total:
+            elapsed = time.perf_counter() - started
+            self.stdout.write(f"  {done:,} of {total:,} generated customers ({elapsed:.0f} s)")
+
+    def _print_logins(self) -> None:
+        logins = [user for user in demo_data.USERS if user.login]
+        existing = set(
+            User.objects.filter(email__in=[user.email for user in logins]).values_list(
+                "email", flat=True
+            )
+        )
+        stores = {store.code: store.name for store in demo_data.STORES}
+        rows = [
+            (
+                Role(user.role).label + (f", {stores[user.store_code]}" if user.store_code else ""),
+                user.email,
+                user.try_this,
+            )
+            for user in logins
+            if user.email in existing
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(2)]
+        self.stdout.write(
+            f"\nDemo logins at {demo_data.DEMO_URL} "
+            f"(password for every login: {demo_data.DEMO_PASSWORD})"
+        )
+        for role, email, try_this in rows:
+            self.stdout.write(f"  {role:<{widths[0]}}  {email:<{widths[1]}}  {try_this}")
+
+
+@contextmanager
+def _quiet(logger_name: str) -> Iterator[None]:
+    """In development the story customers' merge-suggestion tasks run in-process, and each would
+    log a line between the progress and the logins."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _check_empty() -> None:
+    """Demo data goes into an empty database only: never mixed with real or half-seeded data."""
+    found = [
+        str(model._meta.verbose_name_plural)
+        for model in (Store, Product, Customer, Order)
+        if model.objects.exists()
+    ]
+    taken = list(
+        User.objects.filter(email__in=[user.email for user in demo_data.USERS]).values_list(
+            "email", flat=True
+        )
+    )
+    if found or taken:
+        held = ", ".join(found + [f"the user {email}" for email in taken])
+        raise CommandError(
+            f"The database already holds {held}, but no finished demo seed. seed_demo only "
+            "fills an empty database: start from a new one (for the embedded default, delete "
+            "var/crm.sqlite3; or run `manage.py flush`)."
+        )
+
+
+def demo_load(
+    *, customers: int, seed: int, progress: Callable[[int, int, float], None] | None = None
+) -> dict[str, int]:
+    """Write the demo data and return how many rows of each kind there are. `customers` counts
+    the story customers too; the generated crowd makes up the rest."""
+    today = timezone.now().date()
+    with transaction.atomic():
+        world = world_write()
+        stories = {
+            plan.label: person_write_through_services(plan, world)
+            for plan in demo_data.stories(today)
+        }
+        # The merge-suggestion task runs after commit, or on a worker: ask now, so that the
+        # duplicates are suggested whichever way tasks run.
+        for customer_id in sorted({customer.pk for customer in stories.values()}):
+            merge_suggestions_find(customer_id=customer_id)
+        portal = stories[demo_data.PORTAL_STORY]
+        Customer.objects.filter(pk=portal.pk).update(user=world.users["customer"])
+
+    crowd = max(customers - Customer.objects.count(), 0)
+    started, done = time.perf_counter(), 0
+    for plans in batched(demo_data.crowd(seed=seed, count=crowd, today=today), BATCH):
+        with transaction.atomic():
+            people_write_in_bulk(plans, world)
+        done += len(plans)
+        if progress is not None:
+            progress(done, crowd, started)
+
+    made = {
+        "stores": Store.objects.count(),
+        "products": Product.objects.count(),
+        "customers": Customer.objects.count(),
+        "contact points": ContactPoint.objects.count(),
+        "orders": Order.objects.count(),
+        "order lines": OrderLine.objects.count(),
+        "timeline entries": Activity.objects.count(),
+        "comments": Comment.objects.count(),
+        "open merge suggestions": MergeSuggestion.objects.filter(
+            status=MergeSuggestionStatus.OPEN
+        ).count(),
+        "logins": sum(user.login for user in demo_data.USERS),
+    }
+    with transaction.atomic():
+        audit_record(
+            actor=None,
+            action=SEED_ACTION,
+            obj=world.users["admin"],
+            data={"seed": seed, "customers": made["customers"]},
+        )
+    return made
+
+
+# ---------------------------------------------------------------------------------------------
+# The world the plans refer to: stores by code, products by SKU, staff by key.
+
+
+@dataclass
+class DemoWorld:
+    stores: dict[str, Store]
+    products: dict[str, Product]
+    users: dict[str, User]
+    # The store each store employee works at: comment_add signs their comments with it.
+    workplaces: dict[int, Store] = field(default_factory=dict)
+
+    def store(self, code: str) -> Store | None:
+        return self.stores[code] if code else None
+
+
+def world_write() -> DemoWorld:
+    """Stores, catalogue and demo users (one password hash for all logins: hashing is slow)."""
+    stores = {
+        plan.code: Store.objects.create(
+            code=plan.code,
+            name=plan.name,
+            address_line1=plan.address_line1,
+            city=plan.city,
+            postcode=plan.postcode,
+            country="US",
+            phone=plan.phone,
+            hours=plan.hours,
+            time_zone=plan.time_zone,
+        )
+        for plan in demo_data.STORES
+    }
+    catalogue = demo_data.catalogue()
+    categories = {
+        name: Category(name=name, slug=slugify(name))
+        for name in dict.fromkeys(product.category for product in catalogue)
+    }
+    Category.objects.bulk_create(categories.values())
+    products = Product.objects.bulk_create(
+        Product(sku=p.sku, name=p.name, category=categories[p.category], price=p.price)
+        for p in catalogue
+    )
+
+    password = make_password(demo_data.DEMO_PASSWORD)
+    users, workplaces = {}, {}
+    for plan in demo_data.USERS:
+        user = User.objects.create(
+            email=plan.email,
+            first_name=plan.first_name,
+            last_name=plan.last_name,
+            role=plan.role,
+            time_zone=plan.time_zone,
+            is_staff=plan.role == Role.ADMIN,
+            is_superuser=plan.role == Role.ADMIN,
+            password=password if plan.login else make_password(None),
+        )
+        if plan.store_code:
+            workplaces[user.pk] = stores[plan.store_code]
+            StaffMembership.objects.create(
+                user=user, store=stores[plan.store_code], role=StoreRole(plan.role)
+            )
+        if plan.login:
+            EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
+        users[plan.key] = user
+    return DemoWorld(stores, {p.sku: p for p in products}, users, workplaces)
+
+
+# ---------------------------------------------------------------------------------------------
+# Two ways to write a history: through the services, one event at a time, or in bulk.
+
+
+def person_write_through_services(plan: PersonPlan, world: DemoWorld) -> Customer:
+    """Replay a history through order_record and comment_add, as the tills, the web shop and the
+    staff would have sent it. Returns the customer of the last order."""
+    customer: Customer | None = None
+    for event in plan.events:
+        if isinstance(event, OrderPlan):
+            order = order_record(
+                identity=event.identity,
+                channel=event.channel,
+                lines=event.lines,
+                store=world.store(event.store_code),
+                placed_at=event.placed_at,
+                shipping=event.shipping,
+                status=event.status,
+                actor=world.users.get(event.actor_key),
+            )
+            customer = order.customer
+        elif customer is not None:
+            comment = comment_add(
+                customer=customer, author=world.users[event.author_key], body=event.body
+            )
+            _comment_backdate(comment, event.created_at)
+    if customer is None:
+        raise ValueError(f"{plan.label or 'A history'} has no order.")
+    return customer
+
+
+def _comment_backdate(comment: Comment, at: datetime) -> None:
+    """comment_add stamps the present; a replayed history puts the note back where it happened."""
+    Comment.objects.filter(pk=comment.pk).update(created_at=at)
+    Activity.objects.filter(
+        customer_id=comment.customer_id, subject_type="comment", subject_id=str(comment.pk)
+    ).update(occurred_at=at)
+    AuditEntry.objects.filter(
+        action="comment.add", object_type=Comment._meta.label_lower, object_id=str(comment.pk)
+    ).update(occurred_at=at)
+
+
+@dataclass
+class _Rows:
+    customers: list[Customer] = field(default_factory=list)
+    contact_points: list[ContactPoint] = field(default_factory=list)
+    orders: list[Order] = field(default_factory=list)
+    lines: list[OrderLine] = field(default_factory=list)
+    comments: list[Comment] = field(default_factory=list)
+    activities: list[Activity] = field(default_factory=list)
+
+
+def people_write_in_bulk(plans: Sequence[PersonPlan], world: DemoWorld) -> None:
+    """Write histories with a few multi-row INSERTs, row for row as order_record and comment_add
+    would have written them one event at a time. Each history must stay one customer: every order
+    after the first shares an identifier with the record."""
+    events = [event for plan in plans for event in plan.events]
+    order_ids = iter(_reserve_ids(Order, sum(isinstance(e, OrderPlan) for e in events)))
+    comment_ids = iter(_reserve_ids(Comment, sum(isinstance(e, CommentPlan) for e in events)))
+    rows = _Rows()
+    for plan in plans:
+        _replay(plan, world, rows, order_ids, comment_ids)
+
+    Customer.objects.bulk_create(rows.customers, batch_size=BATCH)
+    ContactPoint.objects.bulk_create(rows.contact_points, batch_size=BATCH)
+    Order.objects.bulk_create(rows.orders, batch_size=BATCH)
+    OrderLine.objects.bulk_create(rows.lines, batch_size=BATCH)
+    Comment.objects.bulk_create(rows.comments, batch_size=BATCH)
+    Activity.objects.bulk_create(rows.activities, batch_size=BATCH)
+    audit = AuditEntry.objects.bulk_create(
+        (
+            AuditEntry(
+                actor=comment.author,
+                action="comment.add",
+                object_type=Comment._meta.label_lower,
+                object_id=str(comment.pk),
+                data={"customer": comment.customer.pk},
+            )
+            for comment in rows.comments
+        ),
+        batch_size=BATCH,
+    )
+    # auto_now_add stamped the present on the audit entries: put them back at their comments.
+    for entry, comment in zip(audit, rows.comments, strict=True):
+        entry.occurred_at = comment.created_at
+    AuditEntry.objects.bulk_update(audit, ["occurred_at"], batch_size=BATCH)
+
+
+def _replay(
+    plan: PersonPlan,
+    world: DemoWorld,
+    rows: _Rows,
+    order_ids: Iterator[int],
+    comment_ids: Iterator[int],
+) -> None:
+    """What customer_resolve, order_record and comment_add would write for this history."""
+    customer: Customer | None = None
+    known: set[tuple[str, str]] = set()
+    for event in plan.events:
+        if isinstance(event, CommentPlan):
+            if customer is not None:
+                _replay_comment(event, customer, world, rows, next(comment_ids))
+            continue
+        store = world.store(event.store_code)
+        actor = world.users.get(event.actor_key)
+        identity = event.identity
+        points = identity.contact_points()
+        if customer is None:
+            customer = Customer(
+                **{name: getattr(identity, name).strip() for name in _NAME_AND_ADDRESS},
+                home_store=store,
+                customer_since=event.placed_at,
+            )
+            rows.customers.append(customer)
+            new = points
+        else:
+            if known.isdisjoint(points):
+                raise ValueError(
+                    f"{plan.label or 'A generated history'}: an order on "
+                    f"{event.placed_at:%Y-%m-%d} shares no identifier with the record; the "
+                    "services would open a second customer for it."
+                )
+            for name in _NAME_AND_ADDRESS:
+                if not getattr(customer, name) and getattr(identity, name).strip():
+                    setattr(customer, name, getattr(identity, name).strip())
+            if customer.home_store_id is None and store is not None:
+                customer.home_store = store
+            new = [point for point in points if point not in known]
+            if new:
+                rows.activities.append(
+                    _activity(
+                        customer,
+                        ActivityKind.CONTACT_ADDED,
+                        event.channel,
+                        event.placed_at,
+                        "Added " + ", ".join(f"{ContactKind(k).label.lower()} {v}" for k, v in new),
+                        store=store,
+                        actor=actor,
+                    )
+                )
+        known.update(new)
+        rows.contact_points.extend(
+            ContactPoint(customer=customer, kind=kind, value=value, source=event.channel)
+            for kind, value in new
+        )
+        order = _replay_order(event, customer, store, world, rows, next(order_ids))
+        rows.activities.append(
+            _activity(
+                customer,
+                ActivityKind.ORDER_PLACED,
+                event.channel,
+                order.placed_at,
+                order_placed_summary(order, item_count=sum(line.quantity for line in event.lines)),
+                store=store,
+                actor=actor,
+                subject=("order", order.number),
+            )
+        )
+    if customer is None:
+        raise ValueError(f"{plan.label or 'A generated history'} has no order.")
+    customer.search_name = search_key(f"{customer.first_name} {customer.last_name}")
+
+
+def _replay_order(
+    event: OrderPlan,
+    customer: Customer,
+    store: Store | None,
+    world: DemoWorld,
+    rows: _Rows,
+    pk: int,
+) -> Order:
+    lines = []
+    for line in event.lines:
+        product = world.products[line.sku]
+        price = product.price if line.unit_price is None else line.unit_price
+        lines.append(
+            OrderLine(
+                product=product,
+                sku=product.sku,
+                name=product.name,
+                quantity=line.quantity,
+                unit_price=price,
+                line_total=price * line.quantity,
+            )
+        )
+    subtotal = sum((line.line_total for line in lines), Decimal("0"))
+    status = event.status or (
+        OrderStatus.COMPLETED if event.channel in STORE_CHANNELS else OrderStatus.PLACED
+    )
+    order = Order(
+        pk=pk,
+        # The number order_record gives an order: its channel's letter and 100000 + its id.
+        number=f"{NUMBER_PREFIX.get(Channel(event.channel), 'O')}{100000 + pk}",
+        customer=customer,
+        channel=event.channel,
+        store=store,
+        status=status,
+        placed_at=event.placed_at,
+        subtotal=subtotal,
+        shipping=event.shipping,
+        total=subtotal + event.shipping,
+    )
+    for order_line in lines:
+        order_line.order = order
+    rows.orders.append(order)
+    rows.lines.extend(lines)
+    return order
+
+
+def _replay_comment(
+    event: CommentPlan, customer: Customer, world: DemoWorld, rows: _Rows, pk: int
+) -> None:
+    author = world.users[event.author_key]
+    store = world.workplaces.get(author.pk)
+    body = event.body.strip()
+    comment = Comment(
+        pk=pk,
+        customer=customer,
+        author=author,
+        author_role=author.role,
+        store=store,
+        body=body,
+        created_at=event.created_at,
+    )
+    rows.comments.append(comment)
+    rows.activities.append(
+        _activity(
+            customer,
+            ActivityKind.COMMENT_ADDED,
+            _COMMENT_CHANNEL.get(Role(author.role), Channel.SYSTEM),
+            event.created_at,
+            f"Comment by {author}",
+            detail=body,
+            store=store,
+            actor=author,
+            subject=("comment", str(pk)),
+        )
+    )
+
+
+def _activity(
+    customer: Customer,
+    kind: str,
+    channel: str,
+    occurred_at: datetime,
+    summary: str,
+    *,
+    detail: str = "",
+    store: Store | None = None,
+    actor: User | None = None,
+    subject: tuple[str, str] = ("", ""),
+) -> Activity:
+    """The row activity_record would append."""
+    return Activity(
+        customer=customer,
+        kind=kind,
+        channel=channel,
+        summary=summary[:255],
+        detail=detail,
+        store=store,
+        actor=actor,
+        actor_role=actor.role if actor else "",
+        occurred_at=occurred_at,
+        subject_type=subject[0],
+        subject_id=subject[1],
+    )
+
+
+def _reserve_ids(model: type[models.Model], count: int) -> list[int]:
+    """Take `count` ids from the table's own id sequence, as `count` single INSERTs would have:
+    order numbers are made from ids (W100123), so these can never be handed out again."""
+    if not count:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, count],
+            )
+            return [row[0] for row in cursor.fetchall()]
+        if connection.vendor == "sqlite":
+            # SQLite has one writer at a time, and AUTOINCREMENT never reuses an id: the ids past
+            # the largest ever handed out are free, and inserting them moves the counter on.
+            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+            row = cursor.fetchone()
+            largest = max(
+                row[0] if row else 0,
+                model._default_manager.aggregate(top=models.Max("pk"))["top"] or 0,
+            )
+            return list(range(largest + 1, largest + 1 + count))
+    raise CommandError(f"seed_demo does not know how to reserve ids on {connection.vendor}.")

@@ -1,0 +1,300 @@
+"""manage.py seed_demo: what someone trying the demo notices, and that the rows written in bulk
+are the rows the services write."""
+
+import hashlib
+import re
+from datetime import timedelta
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import models, transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from crm import demo_data
+from crm.management.commands.seed_demo import (
+    people_write_in_bulk,
+    person_write_through_services,
+    world_write,
+)
+from crm.models import AuditEntry, Channel, Role, User
+from customers.models import (
+    Activity,
+    ActivityKind,
+    Comment,
+    ContactKind,
+    ContactPoint,
+    Customer,
+    MergeSuggestion,
+    MergeSuggestionStatus,
+)
+from customers.services import merge_suggestions_find
+from orders.models import Category, Order, OrderLine, Product
+from stores.models import Store
+from tests.factories import StoreFactory
+
+pytestmark = pytest.mark.django_db
+
+CUSTOMERS = 60
+
+
+@pytest.fixture(autouse=True)
+def _development_settings(settings: Any) -> None:
+    settings.DEBUG = True  # seed_demo refuses to hand out published passwords in production
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def seed_demo(seed: int = 7) -> str:
+    out = StringIO()
+    call_command("seed_demo", customers=CUSTOMERS, seed=seed, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def seeded() -> str:
+    return seed_demo()
+
+
+def test_the_demo_has_stores_a_catalogue_and_two_years_of_orders(seeded: str) -> None:
+    assert Store.objects.count() == 6
+    assert Category.objects.count() == 10
+    assert Product.objects.count() == 300
+    assert Customer.objects.count() == CUSTOMERS
+    now = timezone.now()
+    span = Order.objects.aggregate(first=models.Min("placed_at"), last=models.Max("placed_at"))
+    assert now - timedelta(days=731) < span["first"] < now - timedelta(days=600)
+    assert span["last"] < now
+    assert set(Order.objects.values_list("channel", flat=True)) >= {Channel.WEB, Channel.STORE}
+    # Every order adds up and is on its customer's timeline.
+    mismatched = Order.objects.annotate(lines_total=models.Sum("lines__line_total")).exclude(
+        total=models.F("lines_total") + models.F("shipping")
+    )
+    assert not mismatched.exists()
+    placed = Activity.objects.filter(kind=ActivityKind.ORDER_PLACED, subject_type="order")
+    assert dict(placed.values_list("subject_id", "customer")) == dict(
+        Order.objects.values_list("number", "customer")
+    )
+    assert all(
+        re.fullmatch(r"[WSPK]1\d{5}", n) for n in Order.objects.values_list("number", flat=True)
+    )
+    assert "Demo data loaded" in seeded
+
+
+def test_the_story_customer_is_found_by_her_phone_in_another_format_with_every_channel(
+    seeded: str, client: Client
+) -> None:
+    client.force_login(User.objects.get(email="rep@demo.example.com"))
+
+    response = client.get(reverse("customers:search"), {"q": "415.555.0134"})
+
+    maya = Customer.objects.get(
+        contact_points__kind=ContactKind.PHONE, contact_points__value="+14155550134"
+    )
+    assert response.status_code == 302 and response["Location"] == maya.get_absolute_url()
+    page = client.get(response["Location"]).content.decode()
+    assert "Maya Johnson" in page
+    assert "Web shop order" in page and "Store order" in page
+    assert set(maya.contact_points.values_list("kind", "value")) == {
+        (ContactKind.PHONE, "+14155550134"),
+        (ContactKind.EMAIL, "maya.johnson@example.com"),
+        (ContactKind.LOYALTY, "LC41500134"),
+    }
+    orders = maya.orders.all()
+    assert set(orders.values_list("channel", flat=True)) == {Channel.WEB, Channel.STORE}
+    assert maya.activities.filter(kind=ActivityKind.ORDER_PLACED).count() == orders.count() == 7
+    assert maya.activities.filter(kind=ActivityKind.COMMENT_ADDED).count() == 2
+    assert maya.activities.filter(kind=ActivityKind.CONTACT_ADDED).count() == 2
+
+
+def test_the_deliberate_duplicates_wait_as_open_merge_suggestions(
+    seeded: str, client: Client
+) -> None:
+    suggestions = MergeSuggestion.objects.filter(status=MergeSuggestionStatus.OPEN)
+
+    pairs = {(s.customer_a.full_name, s.customer_b.full_name, s.reason) for s in suggestions}
+
+    assert pairs == {
+        ("Grace Miller", "Grace Miller", "Same name and address"),
+        ("Carlos Mendoza", "Carlos Mendoza", "Same name and address"),
+        ("Emily Davis", "Emily Davis", "Same name and address"),
+        ("Olivia Brown", "Olivia Brown", "Shared phone +12065550108"),
+    }
+    client.force_login(User.objects.get(email="supervisor@demo.example.com"))
+    assert "Grace Miller" in client.get(reverse("customers:merge_list")).content.decode()
+
+
+def test_every_demo_login_signs_in_with_its_role(seeded: str) -> None:
+    expected = {
+        "customer@demo.example.com": (Role.CUSTOMER, set()),
+        "associate@demo.example.com": (Role.ASSOCIATE, {"sfo"}),
+        "manager@demo.example.com": (Role.MANAGER, {"sfo"}),
+        "manager2@demo.example.com": (Role.MANAGER, {"nyc"}),
+        "rep@demo.example.com": (Role.REP, set()),
+        "supervisor@demo.example.com": (Role.SUPERVISOR, set()),
+        "admin@demo.example.com": (Role.ADMIN, set()),
+    }
+    for email, (role, stores) in expected.items():
+        user = User.objects.get(email=email)
+        assert (user.role, set(user.memberships.values_list("store__code", flat=True))) == (
+            role,
+            stores,
+        )
+        response = Client().post(
+            reverse("account_login"), {"login": email, "password": demo_data.DEMO_PASSWORD}
+        )
+        assert response.status_code == 302, email
+        assert email in seeded
+    # "Store 1" and "store 2" are the first two stores made.
+    assert list(Store.objects.order_by("pk").values_list("code", flat=True)[:2]) == ["sfo", "nyc"]
+    admin = User.objects.get(email="admin@demo.example.com")
+    assert admin.is_superuser and admin.is_staff
+    assert User.objects.get(email="customer@demo.example.com").customer.full_name == "Maya Johnson"
+    assert "http://127.0.0.1:8000" in seeded and demo_data.DEMO_PASSWORD in seeded
+
+
+def test_the_customer_login_sees_her_orders_from_every_channel(seeded: str) -> None:
+    client = Client()
+    client.force_login(User.objects.get(email="customer@demo.example.com"))
+
+    page = client.get(reverse("account_home")).content.decode()
+
+    numbers = Order.objects.filter(customer__user__email="customer@demo.example.com")
+    assert all(number in page for number in numbers.values_list("number", flat=True))
+
+
+ROW_KINDS = (Store, Product, User, Customer, ContactPoint, Order, OrderLine, Activity, Comment,
+             MergeSuggestion, AuditEntry)  # fmt: skip
+
+
+def test_running_it_again_changes_nothing(seeded: str) -> None:
+    before = {model: (model.objects.count(), model.objects.aggregate(top=models.Max("pk"))["top"])
+              for model in ROW_KINDS}  # fmt: skip
+
+    again = seed_demo(seed=8)
+
+    assert "already loaded" in again and "rep@demo.example.com" in again
+    assert {model: (model.objects.count(), model.objects.aggregate(top=models.Max("pk"))["top"])
+            for model in ROW_KINDS} == before  # fmt: skip
+
+
+def _digest() -> str:
+    """Names, contact details, orders and comments, without ids or order numbers."""
+    rows = [
+        *Customer.objects.values_list("search_name", "address_line1", "postcode", "customer_since"),
+        *ContactPoint.objects.values_list("kind", "value", "source"),
+        *Order.objects.values_list("customer__search_name", "channel", "store__code", "placed_at",
+                                   "status", "total"),
+        *Comment.objects.values_list("customer__search_name", "author__email", "body",
+                                     "created_at"),
+    ]  # fmt: skip
+    return hashlib.sha256(repr(sorted(map(repr, rows))).encode()).hexdigest()
+
+
+def _digest_of_a_fresh_seed(seed: int) -> str:
+    savepoint = transaction.savepoint_create()
+    seed_demo(seed=seed)
+    digest = _digest()
+    transaction.savepoint_rollback(savepoint)
+    return digest
+
+
+def test_the_same_seed_gives_the_same_data_and_another_seed_other_data() -> None:
+    first = _digest_of_a_fresh_seed(7)
+
+    assert _digest_of_a_fresh_seed(7) == first
+    assert _digest_of_a_fresh_seed(8) != first
+
+
+def test_it_refuses_to_mix_demo_data_with_other_data() -> None:
+    StoreFactory()
+
+    with pytest.raises(CommandError, match="only fills an empty database"):
+        seed_demo()
+
+
+def test_it_refuses_to_run_in_production(settings: Any) -> None:
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="development"):
+        seed_demo()
+    assert not Store.objects.exists()
+
+
+# The crowd is written with bulk INSERTs; these must be exactly the rows the services would write
+# for the same histories, so the demo shows what production data looks like.
+
+
+def _history_snapshot() -> list[Any]:
+    """Every customer's record, orders, timeline and comments, with ids and numbers replaced by
+    their position, so that two databases holding the same histories compare equal."""
+    customers = {pk: i for i, pk in enumerate(
+        Customer.objects.order_by("customer_since", "pk").values_list("pk", flat=True)
+    )}  # fmt: skip
+    numbers = {n: f"order-{i}" for i, n in enumerate(
+        Order.objects.order_by("placed_at", "pk").values_list("number", flat=True))}  # fmt: skip
+    comments = {str(pk): f"comment-{i}" for i, pk in enumerate(
+        Comment.objects.order_by("created_at", "pk").values_list("pk", flat=True))}  # fmt: skip
+
+    def mask(text: str) -> str:
+        return re.sub(r"\b[WSPK]1\d{5,}\b", lambda m: numbers[m.group()], text)
+
+    def code(store: Store | None) -> str:
+        return store.code if store else ""
+
+    snapshot: list[Any] = []
+    for customer in Customer.objects.order_by("customer_since", "pk").select_related("home_store"):
+        snapshot.append((
+            [getattr(customer, f) for f in ("first_name", "last_name", "search_name",
+             "address_line1", "city", "postcode", "country", "customer_since", "user_id",
+             "merged_into_id")] + [code(customer.home_store)],
+            sorted(customer.contact_points.values_list("kind", "value", "source", "verified")),
+            [(numbers[o.number], o.channel, code(o.store), o.status, o.placed_at, o.currency,
+              o.subtotal, o.shipping, o.total, o.external_source, o.external_id,
+              list(o.lines.values_list("product__sku", "sku", "name", "quantity", "unit_price",
+                                       "line_total")))
+             for o in customer.orders.order_by("placed_at", "pk").select_related("store")],
+            [(a.occurred_at, a.kind, a.channel, code(a.store), mask(a.summary), a.detail,
+              a.actor.email if a.actor else "", a.actor_role, a.subject_type,
+              comments.get(a.subject_id) or mask(a.subject_id))
+             for a in customer.activities.order_by("occurred_at", "pk").select_related(
+                 "store", "actor")],
+            [(c.author.email, c.author_role, code(c.store), c.body, c.created_at)
+             for c in customer.comments.order_by("created_at", "pk").select_related(
+                 "store", "author")],
+        ))  # fmt: skip
+    audit = sorted(
+        (e.actor.email, e.action, e.object_type, comments[e.object_id], e.occurred_at,
+         customers[e.data["customer"]])
+        for e in AuditEntry.objects.filter(action="comment.add").select_related("actor")
+    )  # fmt: skip
+    return [snapshot, audit]
+
+
+def test_rows_written_in_bulk_are_the_rows_the_services_write() -> None:
+    world = world_write()
+    plans = list(demo_data.crowd(seed=3, count=40, today=timezone.now().date()))
+
+    savepoint = transaction.savepoint_create()
+    people_write_in_bulk(plans, world)
+    in_bulk = _history_snapshot()
+    transaction.savepoint_rollback(savepoint)
+    for plan in plans:
+        person_write_through_services(plan, world)
+    through_services = _history_snapshot()
+
+    assert in_bulk == through_services
+    kinds = {entry[1] for customer in in_bulk[0] for entry in customer[3]}
+    assert kinds == {
+        ActivityKind.ORDER_PLACED,
+        ActivityKind.CONTACT_ADDED,
+        ActivityKind.COMMENT_ADDED,
+    }
+    # No accidental twins: the services would find nothing to suggest merging in the crowd.
+    assert not any(
+        merge_suggestions_find(customer_id=pk)
+        for pk in Customer.objects.values_list("pk", flat=True)
+    )
