@@ -426,7 +426,8 @@ def comment_add(
     """Staff add a plain-text note to a customer's history; store staff sign it with their store."""
     if not can_comment(author):
         raise ValidationError("Only staff can comment on a customer's history.")
-    body = body.strip()
+    # Browsers send line breaks as CRLF; a comment is measured as the reader sees it.
+    body = body.replace("\r\n", "\n").strip()
     if not body:
         raise ValidationError({"body": ["Write a comment before adding it."]})
     if len(body) > COMMENT_MAX_LENGTH:

@@ -8,7 +8,9 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
+from django_htmx.http import push_url
 
 from crm.models import Channel, User
 from crm.permissions import (
@@ -98,10 +100,14 @@ def customer_timeline(request: HtmxHttpRequest, customer_id: int) -> HttpRespons
         return redirect(_survivor(customer))
     if not request.htmx:
         return redirect(f"{customer.get_absolute_url()}?{request.GET.urlencode()}")
-    template = (
-        "customers/_timeline_page.html" if request.GET.get("before") else "customers/_timeline.html"
-    )
-    return render(request, template, _timeline_context(request, customer))
+    if request.GET.get("before"):
+        return render(
+            request, "customers/_timeline_page.html", _timeline_context(request, customer)
+        )
+    response = render(request, "customers/_timeline.html", _timeline_context(request, customer))
+    # The address bar shows the customer page with the filters, which reloads and restores whole.
+    filters = {name: request.GET[name] for name in ("channel", "kind") if request.GET.get(name)}
+    return push_url(response, f"{customer.get_absolute_url()}?{urlencode(filters)}".rstrip("?"))
 
 
 @require_POST

@@ -1,6 +1,7 @@
 from django import template
 
 from customers.identifiers import format_phone
+from customers.models import COMMENT_MAX_LENGTH
 
 register = template.Library()
 
@@ -18,10 +19,52 @@ ACTIVITY_ICONS = {
     "customers_merged": "union",
 }
 
+CHANNEL_ICONS = {
+    "web": "globe2",
+    "store": "shop",
+    "phone": "telephone",
+    "kiosk": "tablet",
+    "email": "envelope",
+    "web_form": "ui-checks",
+    "portal": "person-badge",
+    "system": "gear",
+}
+
 
 @register.filter
 def activity_icon(kind: str) -> str:
     return ACTIVITY_ICONS.get(kind, "circle")
+
+
+@register.filter
+def channel_icon(channel: str) -> str:
+    """The bootstrap-icons name for a channel (web shop, store, phone...)."""
+    return CHANNEL_ICONS.get(channel, "circle")
+
+
+@register.filter
+def timeline_icon(activity: object) -> str:
+    """Orders show where they were placed; every other entry shows what happened."""
+    kind = getattr(activity, "kind", "")
+    if kind == "order_placed":
+        return {"web": "cart3", "store": "shop", "phone": "telephone", "kiosk": "tablet"}.get(
+            getattr(activity, "channel", ""), "bag"
+        )
+    return activity_icon(kind)
+
+
+@register.filter
+def initials(person: object) -> str:
+    """Up to two capital letters for an avatar: "Ana María López" -> "AL"; "" without a name."""
+    first = (getattr(person, "first_name", "") or "").strip()
+    last = (getattr(person, "last_name", "") or "").strip()
+    return f"{first[:1]}{last[:1]}".upper()
+
+
+@register.simple_tag
+def comment_max_length() -> int:
+    """The longest comment the comment service accepts, for the text box's maxlength."""
+    return COMMENT_MAX_LENGTH
 
 
 @register.filter

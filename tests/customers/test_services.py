@@ -270,6 +270,14 @@ class TestComments:
 
         assert not Comment.objects.exists()
 
+    def test_line_breaks_count_once(self) -> None:
+        customer = resolve(email="ana@example.com").customer
+        body = "line\r\n" * 400  # 2,400 characters as sent by a browser, 2,000 as read
+
+        comment = comment_add(customer=customer, author=UserFactory(role=Role.REP), body=body)
+
+        assert len(comment.body) == 1999 and "\r" not in comment.body
+
     def test_store_staff_comment_only_for_their_store(self) -> None:
         mine, other = StoreFactory(), StoreFactory()
         associate = store_staff(mine, role="associate")

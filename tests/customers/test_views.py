@@ -237,6 +237,19 @@ class TestCustomerPage:
         )
         assert [a.subject_id for a in store_only] == ["S300001"]
 
+    def test_filtering_puts_the_customer_page_in_the_address_bar(self, ana) -> None:
+        response = client_for(Role.REP).get(
+            reverse("customers:timeline", args=[ana.pk]),
+            {"channel": "store"},
+            headers={"HX-Request": "true"},
+        )
+
+        url = reverse("customers:detail", args=[ana.pk])
+        assert response["HX-Push-Url"] == f"{url}?channel=store"
+        shown = response.context["timeline"].activities
+        assert {a.channel for a in shown} == {"store"}
+        assert "S300001" in [a.subject_id for a in shown]
+
     def test_older_entries_page_through_the_whole_history(self, ana) -> None:
         rep = UserFactory(role=Role.REP)
         for n in range(60):

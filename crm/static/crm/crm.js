@@ -1,0 +1,79 @@
+/* Small behaviours of the staff console. No inline scripts: the pages are served under a
+   Content-Security-Policy without 'unsafe-inline'. */
+(() => {
+  "use strict";
+
+  const isTyping = (element) =>
+    element instanceof Element &&
+    element.closest("input, textarea, select, [contenteditable=''], [contenteditable='true']");
+
+  // "/" jumps to the customer search from anywhere but a text field; Escape leaves it.
+  document.addEventListener("keydown", (event) => {
+    const search = document.getElementById("global-search");
+    if (!search) return;
+    if (event.key === "/" && !event.ctrlKey && !event.metaKey && !event.altKey && !isTyping(event.target)) {
+      event.preventDefault();
+      search.focus();
+      search.select();
+    } else if (event.key === "Escape" && event.target === search) {
+      search.blur();
+    }
+  });
+
+  // A live "n / max" counter under text areas that declare data-counter="<id of the output>".
+  const updateCounter = (field) => {
+    const output = document.getElementById(field.dataset.counter || "");
+    if (!output) return;
+    const max = Number(field.getAttribute("maxlength")) || 0;
+    const length = field.value.length;
+    if (length === 0) {
+      output.textContent = "";
+    } else {
+      output.textContent = max ? `${length.toLocaleString("en-US")} / ${max.toLocaleString("en-US")} characters` : String(length);
+    }
+    output.classList.toggle("text-danger", max > 0 && length > max);
+  };
+  const initCounters = (root) => {
+    root.querySelectorAll("textarea[data-counter]").forEach(updateCounter);
+  };
+  document.addEventListener("input", (event) => {
+    if (event.target instanceof HTMLTextAreaElement && event.target.dataset.counter) {
+      updateCounter(event.target);
+    }
+  });
+  document.addEventListener("DOMContentLoaded", () => initCounters(document));
+
+  // After htmx swaps a form back in, keep the keyboard user's place: the field in error, or
+  // the (now empty) field they were writing in.
+  document.addEventListener("htmx:afterSwap", (event) => {
+    const target = event.detail && event.detail.target;
+    if (!(target instanceof Element)) return;
+    initCounters(document);
+    const form = target.matches("form") ? target : target.querySelector("form");
+    const swapped = form && document.getElementById(form.id);
+    if (!swapped || !swapped.hasAttribute("data-keep-focus")) return;
+    const field = swapped.querySelector("[aria-invalid='true']") || swapped.querySelector("textarea, input:not([type=hidden])");
+    if (field) field.focus({ preventScroll: true });
+  });
+
+  // "Older entries" replaces itself with the older entries: move focus to the first of them,
+  // so that keyboard and screen-reader users continue reading where the list grew.
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const elt = event.target;
+    if (!(elt instanceof Element) || !elt.matches("[data-focus-next]")) return;
+    const item = elt.closest("li");
+    const list = item && item.parentElement;
+    if (list) list.dataset.focusAfter = String(Array.prototype.indexOf.call(list.children, item));
+  });
+  document.addEventListener("htmx:afterSettle", () => {
+    document.querySelectorAll("[data-focus-after]").forEach((list) => {
+      const index = Number(list.dataset.focusAfter);
+      delete list.dataset.focusAfter;
+      const first = list.children[index];
+      if (first instanceof HTMLElement) {
+        first.setAttribute("tabindex", "-1");
+        first.focus({ preventScroll: true });
+      }
+    });
+  });
+})();
