@@ -15,7 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from crm import demo_data
+from crm import demo
 from crm.management.commands.seed_demo import (
     people_write_in_bulk,
     person_write_through_services,
@@ -144,7 +144,7 @@ def test_every_demo_login_signs_in_with_its_role(seeded: str) -> None:
             stores,
         )
         response = Client().post(
-            reverse("account_login"), {"login": email, "password": demo_data.DEMO_PASSWORD}
+            reverse("account_login"), {"login": email, "password": demo.DEMO_PASSWORD}
         )
         assert response.status_code == 302, email
         assert email in seeded
@@ -153,7 +153,7 @@ def test_every_demo_login_signs_in_with_its_role(seeded: str) -> None:
     admin = User.objects.get(email="admin@demo.example.com")
     assert admin.is_superuser and admin.is_staff
     assert User.objects.get(email="customer@demo.example.com").customer.full_name == "Maya Johnson"
-    assert "http://127.0.0.1:8000" in seeded and demo_data.DEMO_PASSWORD in seeded
+    assert "http://127.0.0.1:8000" in seeded and demo.DEMO_PASSWORD in seeded
 
 
 def test_the_customer_login_sees_her_orders_from_every_channel(seeded: str) -> None:
@@ -276,7 +276,7 @@ def _history_snapshot() -> list[Any]:
 
 def test_rows_written_in_bulk_are_the_rows_the_services_write() -> None:
     world = world_write()
-    plans = list(demo_data.crowd(seed=3, count=40, today=timezone.now().date()))
+    plans = list(demo.crowd(seed=3, count=40, today=timezone.now().date()))
 
     savepoint = transaction.savepoint_create()
     people_write_in_bulk(plans, world)

@@ -24,8 +24,8 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from crm import demo_data
-from crm.demo_data import CommentPlan, OrderPlan, PersonPlan
+from crm import demo
+from crm.demo import CommentPlan, OrderPlan, PersonPlan
 from crm.models import AuditEntry, Channel, Role, User
 from crm.services import audit_record
 from customers.identifiers import search_key
@@ -113,13 +113,13 @@ class Command(BaseCommand):
             self.stdout.write(f"  {done:,} of {total:,} generated customers ({elapsed:.0f} s)")
 
     def _print_logins(self) -> None:
-        logins = [user for user in demo_data.USERS if user.login]
+        logins = [user for user in demo.USERS if user.login]
         existing = set(
             User.objects.filter(email__in=[user.email for user in logins]).values_list(
                 "email", flat=True
             )
         )
-        stores = {store.code: store.name for store in demo_data.STORES}
+        stores = {store.code: store.name for store in demo.STORES}
         rows = [
             (
                 Role(user.role).label + (f", {stores[user.store_code]}" if user.store_code else ""),
@@ -131,8 +131,7 @@ class Command(BaseCommand):
         ]
         widths = [max(len(row[i]) for row in rows) for i in range(2)]
         self.stdout.write(
-            f"\nDemo logins at {demo_data.DEMO_URL} "
-            f"(password for every login: {demo_data.DEMO_PASSWORD})"
+            f"\nDemo logins at {demo.DEMO_URL} (password for every login: {demo.DEMO_PASSWORD})"
         )
         for role, email, try_this in rows:
             self.stdout.write(f"  {role:<{widths[0]}}  {email:<{widths[1]}}  {try_this}")
@@ -159,7 +158,7 @@ def _check_empty() -> None:
         if model.objects.exists()
     ]
     taken = list(
-        User.objects.filter(email__in=[user.email for user in demo_data.USERS]).values_list(
+        User.objects.filter(email__in=[user.email for user in demo.USERS]).values_list(
             "email", flat=True
         )
     )
@@ -181,19 +180,18 @@ def demo_load(
     with transaction.atomic():
         world = world_write()
         stories = {
-            plan.label: person_write_through_services(plan, world)
-            for plan in demo_data.stories(today)
+            plan.label: person_write_through_services(plan, world) for plan in demo.stories(today)
         }
         # The merge-suggestion task runs after commit, or on a worker: ask now, so that the
         # duplicates are suggested whichever way tasks run.
         for customer_id in sorted({customer.pk for customer in stories.values()}):
             merge_suggestions_find(customer_id=customer_id)
-        portal = stories[demo_data.PORTAL_STORY]
+        portal = stories[demo.PORTAL_STORY]
         Customer.objects.filter(pk=portal.pk).update(user=world.users["customer"])
 
     crowd = max(customers - Customer.objects.count(), 0)
     started, done = time.perf_counter(), 0
-    for plans in batched(demo_data.crowd(seed=seed, count=crowd, today=today), BATCH):
+    for plans in batched(demo.crowd(seed=seed, count=crowd, today=today), BATCH):
         with transaction.atomic():
             people_write_in_bulk(plans, world)
         done += len(plans)
@@ -212,7 +210,7 @@ def demo_load(
         "open merge suggestions": MergeSuggestion.objects.filter(
             status=MergeSuggestionStatus.OPEN
         ).count(),
-        "logins": sum(user.login for user in demo_data.USERS),
+        "logins": sum(user.login for user in demo.USERS),
     }
     with transaction.atomic():
         audit_record(
@@ -254,9 +252,9 @@ def world_write() -> DemoWorld:
             hours=plan.hours,
             time_zone=plan.time_zone,
         )
-        for plan in demo_data.STORES
+        for plan in demo.STORES
     }
-    catalogue = demo_data.catalogue()
+    catalogue = demo.catalogue()
     categories = {
         name: Category(name=name, slug=slugify(name))
         for name in dict.fromkeys(product.category for product in catalogue)
@@ -267,9 +265,9 @@ def world_write() -> DemoWorld:
         for p in catalogue
     )
 
-    password = make_password(demo_data.DEMO_PASSWORD)
+    password = make_password(demo.DEMO_PASSWORD)
     users, workplaces = {}, {}
-    for plan in demo_data.USERS:
+    for plan in demo.USERS:
         user = User.objects.create(
             email=plan.email,
             first_name=plan.first_name,

@@ -1,0 +1,35 @@
+"""The demo data, as plain plans that `manage.py seed_demo` writes: stores, catalogue, staff,
+named story customers and a generated crowd.
+
+Nothing here touches the database. Stores, catalogue, staff and stories are fixed; the crowd comes
+from `random.Random(seed)`. Dates count back whole days from the day the seed runs, so the same seed
+gives the same data, always within the last two years.
+"""
+
+from crm.demo.crowd import crowd
+from crm.demo.plans import (
+    DEMO_PASSWORD,
+    DEMO_URL,
+    PORTAL_STORY,
+    STORES,
+    USERS,
+    CommentPlan,
+    OrderPlan,
+    PersonPlan,
+    catalogue,
+)
+from crm.demo.stories import stories
+
+__all__ = [
+    "DEMO_PASSWORD",
+    "DEMO_URL",
+    "PORTAL_STORY",
+    "STORES",
+    "USERS",
+    "CommentPlan",
+    "OrderPlan",
+    "PersonPlan",
+    "catalogue",
+    "crowd",
+    "stories",
+]
