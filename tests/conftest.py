@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 
 from crm.celery import app as celery_app
@@ -33,6 +34,12 @@ def _tasks_in_process(request: pytest.FixtureRequest) -> Iterator[None]:
     celery_app.conf.task_always_eager = eager
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(autouse=True)
+def _fresh_login_rate_limits() -> None:
+    """Failed sign-ins are rate-limited per address in the cache; every test starts afresh."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.urls import reverse
 from crm.models import Channel, Role
 from customers.models import Activity, ActivityKind
 from customers.services import Identity, customer_resolve
-from tests.factories import UserFactory
+from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +73,18 @@ def test_times_show_in_the_users_own_time_zone(client) -> None:
     page = client.get(reverse("customers:detail", args=[customer.pk])).content.decode()
 
     assert "Jul 1, 2026, 9:30 AM" in page
+
+
+def test_the_sixth_failed_login_in_five_minutes_is_refused_even_with_the_right_password(
+    client,
+) -> None:
+    UserFactory(email="rep@example.com", role=Role.REP)
+    for _ in range(5):
+        client.post(reverse("account_login"), {"login": "rep@example.com", "password": "wrong"})
+
+    response = client.post(
+        reverse("account_login"), {"login": "rep@example.com", "password": PASSWORD}
+    )
+
+    assert response.status_code in (200, 429)
+    assert "_auth_user_id" not in client.session

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.factories import PASSWORD
@@ -35,12 +34,6 @@ DESKTOP = {"width": 1366, "height": 900}
 TABLET_LANDSCAPE = {"width": 1024, "height": 768}
 TABLET_PORTRAIT = {"width": 820, "height": 1180}
 VIEWPORTS = {"desktop": DESKTOP, "tablet": TABLET_LANDSCAPE, "tablet-portrait": TABLET_PORTRAIT}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_login_rate_limits() -> None:
-    """Failed sign-ins are rate-limited per address in the cache; every test starts afresh."""
-    cache.clear()
 
 
 @pytest.fixture(scope="module")
