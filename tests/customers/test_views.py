@@ -309,6 +309,7 @@ class TestComments:
         page = response.content.decode()
         assert response.status_code == 200
         assert 'hx-swap-oob="afterbegin:#timeline-items"' in page
+        assert '<div id="last-contact" hx-swap-oob="true"><time' in page
         assert "Asked to be called after 5pm." in page
         assert "Store manager" in page and "Union Square" in page
         assert Comment.objects.get().store == store

@@ -132,6 +132,7 @@ def test_rep_finds_customer_by_phone_and_manager_comments(
     log_in(manager_page, live_server.url, manager.email)
     manager_page.goto(f"{live_server.url}{maria.get_absolute_url()}")
     manager_page.evaluate(f"{NO_RELOAD_MARKER} = 'still here'")
+    expect(manager_page.locator("#last-contact")).to_have_text("No contact yet")
     comment_box = manager_page.get_by_label("Add a comment")
     comment_box.fill("Came in about the rain jacket's zip: offered a repair, she prefers a swap.")
     manager_page.get_by_role("button", name="Add comment").click()
@@ -142,6 +143,7 @@ def test_rep_finds_customer_by_phone_and_manager_comments(
     expect(newest).to_contain_text("Marcus Lee")
     assert manager_page.evaluate(NO_RELOAD_MARKER) == "still here"
     expect(manager_page.get_by_label("Add a comment")).to_have_value("")
+    expect(manager_page.locator("#last-contact")).to_have_text("Now")
     manager_page.screenshot(path=screenshots / "customer-360-after-comment.png", full_page=True)
 
     # and a comment that looks like code is stored and shown as text, never run
