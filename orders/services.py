@@ -1,7 +1,7 @@
 """Recording orders from every channel on the one customer record."""
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -70,8 +70,7 @@ def order_record(
                 placed_at=placed_at,
                 number=number,
                 shipping=shipping,
-                status=status
-                or (OrderStatus.COMPLETED if channel in STORE_CHANNELS else OrderStatus.PLACED),
+                status=status or order_default_status(channel),
                 external_source=external_source,
                 external_id=external_id,
             )
@@ -107,6 +106,37 @@ def order_placed_summary(order: Order, *, item_count: int) -> str:
         f"{Channel(order.channel).label} order {order.number}{where}: "
         f"{item_count} item(s), {order.currency} {order.total:,.2f}"
     )
+
+
+def order_lines_priced(
+    lines: Sequence[LineInput], products: Mapping[str, Product]
+) -> list[OrderLine]:
+    """Unsaved order lines at the price charged, or the catalogue price when none was given."""
+    priced = []
+    for line in lines:
+        product = products[line.sku]
+        price = product.price if line.unit_price is None else line.unit_price
+        priced.append(
+            OrderLine(
+                product=product,
+                sku=product.sku,
+                name=product.name,
+                quantity=line.quantity,
+                unit_price=price,
+                line_total=price * line.quantity,
+            )
+        )
+    return priced
+
+
+def order_default_status(channel: str) -> str:
+    """A store or kiosk sale is complete at the till; other orders start as placed."""
+    return OrderStatus.COMPLETED if channel in STORE_CHANNELS else OrderStatus.PLACED
+
+
+def order_number(channel: str, pk: int) -> str:
+    """The number an order gets from its id: the channel's letter and 100000 + id (W100231)."""
+    return f"{NUMBER_PREFIX.get(Channel(channel), 'O')}{100000 + pk}"
 
 
 def _validate(
@@ -148,20 +178,7 @@ def _create(
     external_source: str,
     external_id: str,
 ) -> Order:
-    order_lines = []
-    for line in lines:
-        product = products[line.sku]
-        price = product.price if line.unit_price is None else line.unit_price
-        order_lines.append(
-            OrderLine(
-                product=product,
-                sku=product.sku,
-                name=product.name,
-                quantity=line.quantity,
-                unit_price=price,
-                line_total=price * line.quantity,
-            )
-        )
+    order_lines = order_lines_priced(lines, products)
     subtotal = sum((line.line_total for line in order_lines), Decimal("0"))
     order = Order(
         number=number or f"tmp-{secrets.token_hex(12)}",
@@ -179,7 +196,7 @@ def _create(
         order.placed_at = placed_at
     order.save()
     if not number:
-        order.number = f"{NUMBER_PREFIX.get(Channel(channel), 'O')}{100000 + order.pk}"
+        order.number = order_number(channel, order.pk)
         order.save(update_fields=["number"])
     for order_line in order_lines:
         order_line.order = order

@@ -40,8 +40,14 @@ from customers.models import (
     MergeSuggestionStatus,
 )
 from customers.services import comment_add, merge_suggestions_find
-from orders.models import Category, Order, OrderLine, OrderStatus, Product
-from orders.services import NUMBER_PREFIX, STORE_CHANNELS, order_placed_summary, order_record
+from orders.models import Category, Order, OrderLine, Product
+from orders.services import (
+    order_default_status,
+    order_lines_priced,
+    order_number,
+    order_placed_summary,
+    order_record,
+)
 from stores.models import StaffMembership, Store, StoreRole
 
 # The audit entry that marks a finished seed: with it, seed_demo only prints the logins.
@@ -460,28 +466,12 @@ def _replay_order(
     rows: _Rows,
     pk: int,
 ) -> Order:
-    lines = []
-    for line in event.lines:
-        product = world.products[line.sku]
-        price = product.price if line.unit_price is None else line.unit_price
-        lines.append(
-            OrderLine(
-                product=product,
-                sku=product.sku,
-                name=product.name,
-                quantity=line.quantity,
-                unit_price=price,
-                line_total=price * line.quantity,
-            )
-        )
+    lines = order_lines_priced(event.lines, world.products)
     subtotal = sum((line.line_total for line in lines), Decimal("0"))
-    status = event.status or (
-        OrderStatus.COMPLETED if event.channel in STORE_CHANNELS else OrderStatus.PLACED
-    )
+    status = event.status or order_default_status(event.channel)
     order = Order(
         pk=pk,
-        # The number order_record gives an order: its channel's letter and 100000 + its id.
-        number=f"{NUMBER_PREFIX.get(Channel(event.channel), 'O')}{100000 + pk}",
+        number=order_number(event.channel, pk),
         customer=customer,
         channel=event.channel,
         store=store,
