@@ -1,7 +1,10 @@
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from threading import Barrier
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection
 
 from crm.models import AuditEntry, Channel, Role
 from customers.models import (
@@ -351,3 +354,23 @@ class TestOrders:
 
         assert {"store", "lines"} <= set(error.value.message_dict)
         assert not Order.objects.exists() and not Customer.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_intakes_of_one_new_person_make_one_customer() -> None:
+    barrier = Barrier(6)
+
+    def intake(n: int) -> int:
+        try:
+            barrier.wait()
+            identity = Identity(email="New.Person@example.com", phone=f"415 555 01{n:02d}")
+            return customer_resolve(identity=identity, source=Channel.WEB).customer.pk
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        ids = set(pool.map(intake, range(6)))
+
+    assert len(ids) == 1
+    assert Customer.objects.count() == 1
+    assert ContactPoint.objects.filter(kind=ContactKind.PHONE).count() == 6
