@@ -31,6 +31,8 @@ from customers.models import (
 from orders.models import Order
 
 SEARCH_LIMIT = 25
+# Deep pages of a name search cost more the deeper they go; past this, refine the search.
+SEARCH_MAX_PAGES = 200
 TIMELINE_PAGE = 25
 CONTACT_KINDS = (ActivityKind.COMMENT_ADDED,)
 _PHONE_CHARACTERS = re.compile(r"^[\d\s().+\-/]+$")
@@ -48,12 +50,22 @@ def _customer_list() -> QuerySet[Customer]:
 class SearchResult:
     customers: list[Customer]
     matched_by: str  # "email", "phone", "loyalty card", "order number", "external id", "name", ""
-    truncated: bool = False
+    page: int = 1
+    has_next: bool = False
+
+    @property
+    def first_number(self) -> int:
+        return (self.page - 1) * SEARCH_LIMIT + 1
+
+    @property
+    def last_number(self) -> int:
+        return self.first_number + len(self.customers) - 1
 
 
-def customer_search(*, query: str) -> SearchResult:
+def customer_search(*, query: str, page: int = 1) -> SearchResult:
     """Find customers by any identifier: an exact e-mail, phone (any format), loyalty number,
-    order number or external id first; otherwise every word of the query in the name."""
+    order number or external id first; otherwise every word of the query in the name, a page of
+    SEARCH_LIMIT at a time in name order."""
     query = query.strip()[:200]
     if not query:
         return SearchResult(customers=[], matched_by="")
@@ -69,13 +81,18 @@ def customer_search(*, query: str) -> SearchResult:
     name_match = Q()
     for word in words:
         name_match &= Q(search_name__contains=word)
+    page = min(max(page, 1), SEARCH_MAX_PAGES)
+    offset = (page - 1) * SEARCH_LIMIT
     found = list(
         _customer_list()
         .filter(name_match)
-        .order_by("last_name", "first_name", "id")[: SEARCH_LIMIT + 1]
+        .order_by("last_name", "first_name", "id")[offset : offset + SEARCH_LIMIT + 1]
     )
     return SearchResult(
-        customers=found[:SEARCH_LIMIT], matched_by="name", truncated=len(found) > SEARCH_LIMIT
+        customers=found[:SEARCH_LIMIT],
+        matched_by="name",
+        page=page,
+        has_next=len(found) > SEARCH_LIMIT and page < SEARCH_MAX_PAGES,
     )
 
 

@@ -41,8 +41,9 @@ def _comment_stores(user: User) -> list[Store]:
 @require(can_view_customers)
 def customer_search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    result = selectors.customer_search(query=query)
-    if len(result.customers) == 1 and not result.truncated:
+    page = request.GET.get("page", "1")
+    result = selectors.customer_search(query=query, page=int(page) if page.isdigit() else 1)
+    if len(result.customers) == 1 and result.page == 1 and not result.has_next:
         return redirect(result.customers[0])
     return render(request, "customers/search.html", {"query": query, "result": result})
 

@@ -197,7 +197,27 @@ class TestSearch:
             response = client.get(reverse("customers:search"), {"q": "smith"})
 
         assert len(response.context["result"].customers) == 25
-        assert response.context["result"].truncated
+        assert response.context["result"].has_next
+
+    def test_name_matches_page_through_in_name_order(self) -> None:
+        for n in range(30):
+            customer_resolve(
+                identity=Identity(
+                    email=f"s{n}@example.com", first_name="Jo", last_name=f"Smith{n:02d}"
+                ),
+                source=Channel.WEB,
+            )
+        client = client_for(Role.REP)
+
+        first = client.get(reverse("customers:search"), {"q": "smith"})
+        second = client.get(reverse("customers:search"), {"q": "smith", "page": "2"})
+
+        names = [c.last_name for c in first.context["result"].customers]
+        names += [c.last_name for c in second.context["result"].customers]
+        assert names == [f"Smith{n:02d}" for n in range(30)]
+        assert "Matches 1–25" in first.content.decode() and 'rel="next"' in first.content.decode()
+        assert "Matches 26–30" in second.content.decode()
+        assert not second.context["result"].has_next
 
 
 class TestCustomerPage:
