@@ -156,9 +156,7 @@ def _resolve(
             customer_since=occurred_at or timezone.now(),
         )
         _add_contact_points(customer, new_points, source)
-        from customers.tasks import find_merge_suggestions
-
-        transaction.on_commit(lambda: find_merge_suggestions.delay(customer.pk))
+        _find_merge_suggestions_after_commit(customer.pk)
         return Resolution(customer=customer, created=True, conflicts=[])
 
     customer, conflicts = customers[0], customers[1:]
@@ -175,6 +173,7 @@ def _resolve(
     if filled:
         customer.search_name = search_key(f"{customer.first_name} {customer.last_name}")
         customer.save(update_fields=[*filled, "search_name", "updated_at"])
+        _find_merge_suggestions_after_commit(customer.pk)
     if new_points:
         _add_contact_points(customer, new_points, source)
         activity_record(
@@ -199,6 +198,13 @@ def _resolve(
             first=customer, second=other, reason="Shared " + (", ".join(shared) or "external id")
         )
     return Resolution(customer=customer, created=False, conflicts=conflicts)
+
+
+def _find_merge_suggestions_after_commit(customer_id: int) -> None:
+    """A new name or address may match another record; the comparison runs in the background."""
+    from customers.tasks import find_merge_suggestions  # tasks call services: import late
+
+    transaction.on_commit(lambda: find_merge_suggestions.delay(customer_id))
 
 
 def _add_contact_points(customer: Customer, points: list[tuple[str, str]], source: str) -> None:

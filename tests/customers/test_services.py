@@ -374,3 +374,25 @@ def test_concurrent_intakes_of_one_new_person_make_one_customer() -> None:
     assert len(ids) == 1
     assert Customer.objects.count() == 1
     assert ContactPoint.objects.filter(kind=ContactKind.PHONE).count() == 6
+
+
+@pytest.mark.django_db
+def test_a_name_learned_later_is_compared_too(django_capture_on_commit_callbacks) -> None:
+    known = customer_resolve(
+        identity=Identity(
+            email="a@example.com", first_name="Li", last_name="Wei", postcode="94110"
+        ),
+        source=Channel.WEB,
+    ).customer
+    nameless = customer_resolve(identity=Identity(phone="415 555 0177"), source=Channel.STORE)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_resolve(
+            identity=Identity(
+                phone="415 555 0177", first_name="Li", last_name="Wei", postcode="94110"
+            ),
+            source=Channel.STORE,
+        )
+
+    suggestion = MergeSuggestion.objects.get()
+    assert {suggestion.customer_a, suggestion.customer_b} == {known, nameless.customer}
