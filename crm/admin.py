@@ -1,7 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
-from crm.models import AuditEntry, User
+from crm.models import AuditEntry, OutboundEmail, OutboundEmailStatus, User
+from crm.services import email_resend
 
 
 @admin.register(User)
@@ -33,3 +36,63 @@ class AuditEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    """The outbox, read-only: e-mail is written by the services of its cause. Failed e-mail shows
+    its last error and can be sent again."""
+
+    list_display = ["created_at", "subject", "recipients", "status", "attempts", "sent_at"]
+    list_filter = ["status", "created_at"]
+    search_fields = ["key", "subject", "to", "message_id"]
+    list_select_related = ["customer"]
+    date_hierarchy = "created_at"
+    actions = ["send_again"]
+    fields = [
+        "key",
+        "to",
+        "subject",
+        "customer",
+        "status",
+        "attempts",
+        "last_error",
+        "next_attempt_at",
+        "created_at",
+        "sent_at",
+        "message_id",
+        "headers",
+        "text_body",
+        "html_body",
+    ]
+
+    @admin.display(description="to")
+    def recipients(self, obj: OutboundEmail) -> str:
+        return ", ".join(obj.to)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        # Sending again changes the e-mail, so it takes the change permission the form doesn't use.
+        return request.user.has_perm("crm.change_outboundemail")
+
+    @admin.action(description="Send again", permissions=["resend"])
+    def send_again(self, request: HttpRequest, queryset: QuerySet[OutboundEmail]) -> None:
+        failed = list(queryset.filter(status=OutboundEmailStatus.FAILED))
+        for email in failed:
+            email_resend(email=email, actor=request.user)  # type: ignore[arg-type]
+        skipped = queryset.count() - len(failed)
+        self.message_user(request, f"{len(failed)} failed e-mail(s) queued to be sent again.")
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} e-mail(s) skipped: only failed e-mail is sent again.",
+                messages.WARNING,
+            )

@@ -1,4 +1,4 @@
-"""The user account, shared choices and the audit log every app writes to."""
+"""The user account, shared choices, the audit log every app writes to, and the e-mail outbox."""
 
 import zoneinfo
 from typing import ClassVar
@@ -6,6 +6,7 @@ from typing import ClassVar
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
+from django.utils import timezone
 
 
 class Channel(models.TextChoices):
@@ -93,3 +94,58 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.object_type} {self.object_id}"
+
+
+OUTBOX_KEY_MAX_LENGTH = 200
+OUTBOX_SUBJECT_MAX_LENGTH = 300
+
+
+class OutboundEmailStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class OutboundEmail(models.Model):
+    """One e-mail in the outbox, written in the transaction of its cause and sent by a task.
+
+    There is no "sending" status: a send holds the row's lock for its duration, so a second task
+    for the same row skips it instead of sending it again.
+    """
+
+    # Names the cause ("pickup-ready:123"), so a cause enqueued twice makes one e-mail.
+    key = models.CharField(max_length=OUTBOX_KEY_MAX_LENGTH, unique=True)
+    to = models.JSONField(help_text="Recipient addresses.")
+    subject = models.CharField(max_length=OUTBOX_SUBJECT_MAX_LENGTH)
+    text_body = models.TextField()
+    html_body = models.TextField(blank=True)
+    headers = models.JSONField(default=dict, blank=True)
+    # Fixed at enqueue: every attempt carries it, and replies can be threaded by it.
+    message_id = models.CharField(max_length=255, unique=True)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="outbound_emails",
+    )
+    status = models.CharField(
+        max_length=10, choices=OutboundEmailStatus.choices, default=OutboundEmailStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    # When the next send is due; the sweep re-sends pending e-mail left well past it.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx"),
+        ]
+        verbose_name = "outbound e-mail"
+        verbose_name_plural = "outbound e-mails"
+
+    def __str__(self) -> str:
+        return f"{self.subject} → {', '.join(self.to)}"

@@ -1,10 +1,41 @@
-"""Writes shared by every app."""
+"""Writes shared by every app: the audit log and the outbound e-mail outbox."""
 
-from typing import Any
+import random
+import smtplib
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from email.headerregistry import AddressHeader
+from typing import TYPE_CHECKING, Any
 
-from django.db import models
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives, make_msgid
+from django.core.mail.handler import DEFAULT_MAILER_ALIAS
+from django.core.mail.utils import DNS_NAME
+from django.core.validators import validate_email
+from django.db import models, transaction
+from django.utils import timezone
 
-from crm.models import AuditEntry, User
+from crm.models import (
+    OUTBOX_KEY_MAX_LENGTH,
+    OUTBOX_SUBJECT_MAX_LENGTH,
+    AuditEntry,
+    OutboundEmail,
+    OutboundEmailStatus,
+    User,
+)
+
+if TYPE_CHECKING:
+    from customers.models import Customer
+
+# RFC 3834: automatic mail says so, so that auto-responders and ticket systems don't answer it.
+AUTOMATIC_HEADERS = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
+# The message's own fields set these; as extra headers they would add hidden recipients.
+RESERVED_HEADERS = frozenset({"to", "cc", "bcc", "message-id"})
+# A pending e-mail this long past its due time has lost its task: the sweep enqueues it again.
+SWEEP_GRACE = timedelta(minutes=1)
+SWEEP_BATCH = 500
+ERROR_MAX_LENGTH = 2000
 
 
 def audit_record(
@@ -18,3 +49,219 @@ def audit_record(
         object_id=str(obj.pk),
         data=data or {},
     )
+
+
+class EmailTemporaryFailure(Exception):
+    """The mail server or the network failed in a way worth trying again in `retry_in` seconds."""
+
+    def __init__(self, message: str, *, retry_in: float) -> None:
+        super().__init__(message)
+        self.retry_in = retry_in
+
+
+def subject_line(text: str) -> str:
+    """Fold every run of white space, line breaks included, into one space. Use it on text from
+    outside (an inbound subject) put in a subject: a decoded header may carry a newline."""
+    return " ".join(text.split())
+
+
+def _one_line(value: str) -> bool:
+    # splitlines() knows every line boundary the e-mail package may fold on, not just CR and LF.
+    return value.splitlines() in ([], [value])
+
+
+def _address_error(address: str) -> str | None:
+    if not _one_line(address):
+        return f"{address!r} contains a line break."
+    parsed = AddressHeader.value_parser(address)
+    if parsed.all_defects or len(parsed.all_mailboxes) != 1:
+        return f"{address!r} is not one e-mail address."
+    try:
+        validate_email(parsed.all_mailboxes[0].addr_spec)
+    except ValidationError:
+        return f"{address!r} is not a valid e-mail address."
+    return None
+
+
+def _clean_email(
+    to: Sequence[str], subject: str, key: str, headers: Mapping[str, str]
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not to:
+        errors.setdefault("to", []).append("At least one recipient is needed.")
+    for address in to:
+        if message := _address_error(address):
+            errors.setdefault("to", []).append(message)
+    if not subject.strip() or not _one_line(subject) or len(subject) > OUTBOX_SUBJECT_MAX_LENGTH:
+        errors.setdefault("subject", []).append(
+            f"The subject must be one line of 1 to {OUTBOX_SUBJECT_MAX_LENGTH} characters."
+        )
+    if not key or len(key) > OUTBOX_KEY_MAX_LENGTH:
+        errors.setdefault("key", []).append(
+            f"The key must be 1 to {OUTBOX_KEY_MAX_LENGTH} characters."
+        )
+    for name, value in headers.items():
+        if not name.isascii() or not name.isprintable() or ":" in name or " " in name:
+            errors.setdefault("headers", []).append(f"{name!r} is not a header name.")
+        elif name.lower() in RESERVED_HEADERS:
+            errors.setdefault("headers", []).append(f"{name} is set by the outbox, not a header.")
+        if not _one_line(value):
+            errors.setdefault("headers", []).append(f"{name} contains a line break.")
+    return errors
+
+
+def _send_on_commit(email_id: int) -> None:
+    from crm.tasks import send_email  # tasks call services: import late
+
+    transaction.on_commit(lambda: send_email.delay(email_id))
+
+
+def email_enqueue(
+    *,
+    to: str | Sequence[str],
+    subject: str,
+    text: str,
+    key: str,
+    html: str = "",
+    customer: "Customer | None" = None,
+    headers: Mapping[str, str] | None = None,
+    automatic: bool = True,
+) -> OutboundEmail:
+    """Put an e-mail in the outbox in the caller's transaction; it is sent once that commits, and
+    not at all if it rolls back. One e-mail per key (its cause, e.g. "pickup-ready:123"): the same
+    key again returns the first e-mail and sends nothing more. Automatic mail is marked as such
+    (RFC 3834). A line break in a subject, address or header is refused (header injection)."""
+    recipients = [to] if isinstance(to, str) else list(to)
+    all_headers = {**(headers or {}), **(AUTOMATIC_HEADERS if automatic else {})}
+    errors = _clean_email(recipients, subject, key, all_headers)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        email, created = OutboundEmail.objects.get_or_create(
+            key=key,
+            defaults={
+                "to": recipients,
+                "subject": subject,
+                "text_body": text,
+                "html_body": html,
+                "headers": all_headers,
+                "customer": customer,
+                "message_id": make_msgid(domain=DNS_NAME.get_fqdn()),
+            },
+        )
+        if created:
+            _send_on_commit(email.pk)
+    return email
+
+
+def _message(email: OutboundEmail) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.text_body,
+        to=email.to,
+        # One Message-ID for every attempt, so a receiver can drop a copy sent twice.
+        headers={**email.headers, "Message-ID": email.message_id},
+    )
+    if email.html_body:
+        message.attach_alternative(email.html_body, "text/html")
+    return message
+
+
+def _is_temporary(error: Exception) -> bool:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        # Greylisting refuses recipients with 4xx: worth another try, a 5xx refusal is not.
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    # Refused or dropped connections and timeouts are OSErrors; a ValueError (an address Django
+    # can't send to) will not change.
+    return isinstance(error, OSError)
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, smtplib.SMTPResponseException):
+        reply = error.smtp_error
+        text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+        return f"{error.smtp_code} {text}"[:ERROR_MAX_LENGTH]
+    return f"{type(error).__name__}: {error}"[:ERROR_MAX_LENGTH]
+
+
+def _retry_delay(attempts: int) -> float:
+    """Seconds before the next try: doubling from CRM_EMAIL_RETRY_BACKOFF, plus up to half again
+    at random so that e-mail failed together doesn't retry together; each gap still exceeds the
+    one before."""
+    base = settings.CRM_EMAIL_RETRY_BACKOFF * 2 ** (attempts - 1)
+    return base * (1 + random.random() / 2)  # noqa: S311 (jitter, not a secret)
+
+
+def email_send(*, email_id: int) -> OutboundEmail | None:
+    """Send a pending outbox e-mail through the default mailer and mark it sent. Sent or failed
+    e-mail, or one another worker is sending right now, is left alone, so a send repeated sends
+    once. A temporary failure (SMTP 4xx, network) is recorded and raised as EmailTemporaryFailure
+    with a growing wait; a permanent one (SMTP 5xx), or one after the last retry, marks it failed.
+    """
+    with transaction.atomic():
+        # The lock is held during the SMTP exchange: it is what stops a second send of this e-mail.
+        email = (
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(pk=email_id, status=OutboundEmailStatus.PENDING)
+            .first()
+        )
+        if email is None:
+            return None
+        email.attempts += 1
+        try:
+            _message(email).send(using=DEFAULT_MAILER_ALIAS)
+        except (OSError, ValueError) as error:
+            email.last_error = _describe(error)
+            if not _is_temporary(error) or email.attempts > settings.CRM_EMAIL_MAX_RETRIES:
+                email.status = OutboundEmailStatus.FAILED
+                email.save(update_fields=["attempts", "last_error", "status"])
+                return email
+            retry_in = _retry_delay(email.attempts)
+            email.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
+            email.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+        else:
+            email.status = OutboundEmailStatus.SENT
+            email.sent_at = timezone.now()
+            email.save(update_fields=["attempts", "status", "sent_at"])
+            return email
+    # Raised after the commit, so that the attempt and its error stay recorded.
+    raise EmailTemporaryFailure(email.last_error, retry_in=retry_in)
+
+
+def outbox_sweep() -> int:
+    """Enqueue again pending e-mail more than a minute past its due time: its task was lost (the
+    broker was down at commit, a worker died). Each one swept is due again from now, so a slow
+    queue doesn't get it enqueued by every sweep. Returns how many were enqueued."""
+    now = timezone.now()
+    with transaction.atomic():
+        # skip_locked: an e-mail being sent right now is not lost.
+        overdue = list(
+            OutboundEmail.objects.select_for_update(skip_locked=True)
+            .filter(status=OutboundEmailStatus.PENDING, next_attempt_at__lte=now - SWEEP_GRACE)
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:SWEEP_BATCH]
+        )
+        OutboundEmail.objects.filter(pk__in=overdue).update(next_attempt_at=now)
+        for email_id in overdue:
+            _send_on_commit(email_id)
+    return len(overdue)
+
+
+def email_resend(*, email: OutboundEmail, actor: User) -> OutboundEmail:
+    """Send a failed e-mail again with a fresh set of retries, e.g. once the mail server problem
+    is fixed. Only failed e-mail can be sent again; the resend is in the audit log."""
+    with transaction.atomic():
+        email = OutboundEmail.objects.select_for_update().get(pk=email.pk)
+        if email.status != OutboundEmailStatus.FAILED:
+            raise ValidationError("Only a failed e-mail can be sent again.")
+        email.status = OutboundEmailStatus.PENDING
+        email.attempts = 0
+        email.next_attempt_at = timezone.now()
+        email.save(update_fields=["status", "attempts", "next_attempt_at"])
+        audit_record(
+            actor=actor, action="email.resend", obj=email, data={"last_error": email.last_error}
+        )
+        _send_on_commit(email.pk)
+    return email

@@ -211,6 +211,11 @@ MAILERS = {
 }
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Customer Service <service@example.com>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The outbox (crm.services.email_*): a temporary SMTP failure is retried after
+# CRM_EMAIL_RETRY_BACKOFF seconds, doubling each time (1, 2, 4 ... 32 min by default), and the
+# e-mail is marked failed after CRM_EMAIL_MAX_RETRIES retries.
+CRM_EMAIL_RETRY_BACKOFF = env.float("CRM_EMAIL_RETRY_BACKOFF", default=60.0)
+CRM_EMAIL_MAX_RETRIES = env.int("CRM_EMAIL_MAX_RETRIES", default=6)
 
 # Celery: with no broker, tasks run in-process at the moment they are enqueued (after commit).
 _broker = env.str("CELERY_BROKER_URL", default="")
@@ -225,6 +230,10 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    # Re-sends outbox e-mail whose task was lost (broker down at commit, worker gone).
+    "sweep-outbox": {"task": "crm.sweep_outbox", "schedule": 60.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

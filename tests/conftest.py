@@ -1,11 +1,19 @@
+import email
+import email.policy
+import logging
 import os
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -43,11 +51,20 @@ def _fresh_login_rate_limits() -> None:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db: None) -> Iterator[subprocess.Popen[bytes]]:
+def worker_env() -> dict[str, str]:
+    """Extra environment for the worker process; override it in a test module (e.g. EMAIL_URL)."""
+    return {}
+
+
+@pytest.fixture
+def celery_worker_process(
+    transactional_db: None, worker_env: dict[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
     """A real `celery -A crm worker` process on Redis, using the test database."""
     database = connection.settings_dict
     env = {
         **os.environ,
+        **worker_env,
         "DATABASE_URL": (
             f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
             f"{database['PORT'] or 5432}/{database['NAME']}"
@@ -80,3 +97,63 @@ def celery_worker_process(transactional_db: None) -> Iterator[subprocess.Popen[b
     yield worker
     worker.terminate()
     worker.wait(timeout=20)
+
+
+@dataclass
+class Delivery:
+    """One message the SMTP sink accepted: the envelope recipients and the parsed message."""
+
+    rcpt_tos: list[str]
+    message: EmailMessage
+
+
+@dataclass
+class SmtpSink:
+    """A real SMTP server on loopback that keeps what it accepts. `answer_next` makes it answer
+    the next DATA commands with an error reply instead (e.g. "451 4.3.0 Try again later")."""
+
+    port: int
+    deliveries: list[Delivery] = field(default_factory=list)
+    # time.monotonic() of every DATA command, accepted or not: the gaps between tries.
+    attempts: list[float] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
+
+    def answer_next(self, reply: str, times: int = 1) -> None:
+        self.replies.extend([reply] * times)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.attempts.append(time.monotonic())
+        if self.replies:
+            return self.replies.pop(0)
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        self.deliveries.append(Delivery(list(envelope.rcpt_tos), message))
+        return "250 2.0.0 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """An aiosmtpd server on 127.0.0.1 and a free port, collecting the messages it accepts."""
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every command
+    sink = SmtpSink(port=_free_port())
+    controller = Controller(sink, hostname="127.0.0.1", port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture
+def mailer_to_sink(settings: Any, smtp_sink: SmtpSink) -> SmtpSink:
+    """In-process sends go over real SMTP to the sink."""
+    settings.MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": smtp_sink.port, "timeout": 5},
+        }
+    }
+    return smtp_sink

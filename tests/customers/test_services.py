@@ -225,6 +225,7 @@ class TestMerge:
             ("customers.activity", "customer"),
             ("customers.comment", "customer"),
             ("orders.order", "customer"),
+            ("crm.outboundemail", "customer"),
         }
 
     def test_dismissed_pairs_stay_dismissed(self, supervisor) -> None:
