@@ -39,6 +39,12 @@ def can_view_customers(user: AnyUser) -> bool:
     return is_staff_member(user)
 
 
+def can_view_stock(user: AnyUser) -> bool:
+    """Every employee may see every location's stock: a rep sends a caller to the store that has
+    the item, a store sends a customer to the next one."""
+    return is_staff_member(user)
+
+
 def can_comment(user: AnyUser) -> bool:
     return is_staff_member(user)
 

@@ -10,5 +10,6 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("customers/", include("customers.urls")),
     path("orders/", include("orders.urls")),
+    path("products/", include("orders.product_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,6 +1,9 @@
-from django.contrib import admin
+from typing import Any
 
-from stores.models import StaffMembership, Store
+from django.contrib import admin
+from django.http import HttpRequest
+
+from stores.models import StaffMembership, StockLevel, StockMovement, Store
 
 
 class StaffMembershipInline(admin.TabularInline):
@@ -11,6 +14,49 @@ class StaffMembershipInline(admin.TabularInline):
 
 @admin.register(Store)
 class StoreAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "city", "time_zone", "is_active"]
+    list_display = ["code", "name", "kind", "city", "time_zone", "is_active"]
+    list_filter = ["kind", "is_active"]
     search_fields = ["code", "name", "city"]
     inlines = [StaffMembershipInline]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Stock changes only through stores.services.stock_adjust, which locks the row and records
+    the movement; the admin only looks."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(StockLevel)
+class StockLevelAdmin(ReadOnlyAdmin):
+    list_display = ["product", "store", "on_hand", "reserved", "available", "updated_at"]
+    list_filter = ["store"]
+    search_fields = ["product__sku", "product__name"]
+    list_select_related = ["product", "store"]
+
+
+@admin.register(StockMovement)
+class StockMovementAdmin(ReadOnlyAdmin):
+    list_display = [
+        "occurred_at",
+        "product",
+        "store",
+        "kind",
+        "on_hand_change",
+        "reserved_change",
+        "on_hand_after",
+        "reserved_after",
+        "reference",
+        "actor",
+    ]
+    list_filter = ["kind", "store"]
+    search_fields = ["product__sku", "reference"]
+    list_select_related = ["product", "store", "actor"]
+    date_hierarchy = "occurred_at"

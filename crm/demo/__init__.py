@@ -1,5 +1,5 @@
 """The demo data, as plain plans that `manage.py seed_demo` writes: stores, catalogue, staff,
-named story customers and a generated crowd.
+named story customers, a generated crowd and opening stock.
 
 Nothing here touches the database. Stores, catalogue, staff and stories are fixed; the crowd comes
 from `random.Random(seed)`. Dates count back whole days from the day the seed runs, so the same seed
@@ -13,10 +13,12 @@ from crm.demo.plans import (
     PORTAL_STORY,
     STORES,
     USERS,
+    WAREHOUSE,
     CommentPlan,
     OrderPlan,
     PersonPlan,
     catalogue,
+    stock,
 )
 from crm.demo.stories import stories
 
@@ -26,10 +28,12 @@ __all__ = [
     "PORTAL_STORY",
     "STORES",
     "USERS",
+    "WAREHOUSE",
     "CommentPlan",
     "OrderPlan",
     "PersonPlan",
     "catalogue",
     "crowd",
+    "stock",
     "stories",
 ]

@@ -1,7 +1,8 @@
 """What the demo is made of, as plain plans: constants, stores, staff, catalogue."""
 
+import random
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -10,6 +11,7 @@ from crm.models import Channel, Role
 from customers.services import Identity
 from orders.models import OrderStatus
 from orders.services import LineInput
+from stores.models import StoreKind
 
 DEMO_PASSWORD = "demo-password"  # noqa: S105 (published: the demo logins)
 DEMO_URL = "http://127.0.0.1:8000"
@@ -31,6 +33,7 @@ class StorePlan:
     phone: str
     time_zone: str
     hours: str = "Mon–Sat 10:00–20:00, Sun 11:00–18:00"
+    kind: str = StoreKind.STORE
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,13 @@ class ProductPlan:
     name: str
     category: str
     price: Decimal
+
+
+@dataclass(frozen=True)
+class StockPlan:
+    store_code: str
+    sku: str
+    on_hand: int
 
 
 @dataclass(frozen=True)
@@ -106,6 +116,10 @@ STORES = (
     StorePlan("den", "Denver Cherry Creek", "3000 E 1st Avenue", "Denver", "80206",
               "(303) 555-0100", "America/Denver"),
 )
+# The web shop ships from here; its stock is the "online" stock.
+WAREHOUSE = StorePlan("web", "Reno Fulfilment Center", "1200 Logistics Way", "Reno", "89502",
+                      "(775) 555-0100", "America/Los_Angeles", hours="Ships Mon–Fri",
+                      kind=StoreKind.WAREHOUSE)
 
 USERS = (
     UserPlan("customer", "customer@demo.example.com", "Maya", "Johnson", Role.CUSTOMER,
@@ -218,6 +232,20 @@ def skus_by_name() -> dict[str, str]:
         for i, (item, _) in enumerate(items):
             skus.setdefault(item, f"{prefix}-{1001 + 3 * i}")
     return skus
+
+
+def stock() -> Iterator[StockPlan]:
+    """Opening stock of every product at every store and the warehouse, the same whatever the
+    seed: a handful of each item on a store's shelf, a deeper pile at the warehouse, and some
+    items sold out here and there so that "where is it in stock" has something to say."""
+    rng = random.Random("demo-stock")  # noqa: S311 (made-up data, not secrets)
+    for product in catalogue():
+        for store in (*STORES, WAREHOUSE):
+            if store.kind == StoreKind.WAREHOUSE:
+                on_hand = 0 if rng.random() < 0.04 else rng.randint(15, 240)
+            else:
+                on_hand = 0 if rng.random() < 0.12 else rng.randint(1, 14)
+            yield StockPlan(store.code, product.sku, on_hand)
 
 
 _ZONES: dict[str, zoneinfo.ZoneInfo] = {}

@@ -34,7 +34,7 @@ from customers.models import (
 )
 from customers.services import merge_suggestions_find
 from orders.models import Category, Order, OrderLine, Product
-from stores.models import Store
+from stores.models import StockLevel, StockMovement, Store, StoreKind
 from tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -60,7 +60,8 @@ def seeded() -> str:
 
 
 def test_the_demo_has_stores_a_catalogue_and_two_years_of_orders(seeded: str) -> None:
-    assert Store.objects.count() == 6
+    assert Store.objects.filter(kind=StoreKind.STORE).count() == 6
+    assert Store.objects.get(kind=StoreKind.WAREHOUSE).code == "web"
     assert Category.objects.count() == 10
     assert Product.objects.count() == 300
     assert Customer.objects.count() == CUSTOMERS
@@ -82,6 +83,22 @@ def test_the_demo_has_stores_a_catalogue_and_two_years_of_orders(seeded: str) ->
         re.fullmatch(r"[WSPK]1\d{5}", n) for n in Order.objects.values_list("number", flat=True)
     )
     assert "Demo data loaded" in seeded
+
+
+def test_every_product_has_stock_somewhere_and_some_stores_are_sold_out(seeded: str) -> None:
+    levels = StockLevel.objects.all()
+    stocked = set(levels.values_list("product", flat=True))
+    assert stocked == set(Product.objects.values_list("pk", flat=True))
+    online = levels.filter(store__kind=StoreKind.WAREHOUSE)
+    assert 250 < online.count() < 300  # a few items are sold out online
+    for store in Store.objects.filter(kind=StoreKind.STORE):
+        held = levels.filter(store=store).count()
+        assert 200 < held < 300, store  # most items on every shelf, not all
+    assert not levels.exclude(on_hand__gt=0).exists()
+    assert not levels.exclude(reserved=0).exists()  # no pickups in the demo yet
+    # The audit trail explains every level.
+    movements = StockMovement.objects.values_list("store", "product", "on_hand_after")
+    assert sorted(movements) == sorted(levels.values_list("store", "product", "on_hand"))
 
 
 def test_the_story_customer_is_found_by_her_phone_in_another_format_with_every_channel(
@@ -166,8 +183,8 @@ def test_the_customer_login_sees_her_orders_from_every_channel(seeded: str) -> N
     assert all(number in page for number in numbers.values_list("number", flat=True))
 
 
-ROW_KINDS = (Store, Product, User, Customer, ContactPoint, Order, OrderLine, Activity, Comment,
-             MergeSuggestion, AuditEntry)  # fmt: skip
+ROW_KINDS = (Store, Product, StockLevel, StockMovement, User, Customer, ContactPoint, Order,
+             OrderLine, Activity, Comment, MergeSuggestion, AuditEntry)  # fmt: skip
 
 
 def test_running_it_again_changes_nothing(seeded: str) -> None:

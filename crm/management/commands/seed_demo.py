@@ -48,7 +48,14 @@ from orders.services import (
     order_placed_summary,
     order_record,
 )
-from stores.models import StaffMembership, Store, StoreRole
+from stores.models import (
+    StaffMembership,
+    StockAction,
+    StockLevel,
+    StockMovement,
+    Store,
+    StoreRole,
+)
 
 # The audit entry that marks a finished seed: with it, seed_demo only prints the logins.
 SEED_ACTION = "demo.seed"
@@ -66,9 +73,9 @@ _COMMENT_CHANNEL = {
 
 class Command(BaseCommand):
     help = (
-        "Load demo data (6 stores, 300 products, staff logins, story customers and a generated "
-        "crowd) into an empty database and print the logins. Does nothing but print the logins "
-        "when the demo data is already there."
+        "Load demo data (6 stores and a warehouse, 300 products with their stock, staff logins, "
+        "story customers and a generated crowd) into an empty database and print the logins. "
+        "Does nothing but print the logins when the demo data is already there."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -207,6 +214,7 @@ def demo_load(
     made = {
         "stores": Store.objects.count(),
         "products": Product.objects.count(),
+        "stock levels": StockLevel.objects.count(),
         "customers": Customer.objects.count(),
         "contact points": ContactPoint.objects.count(),
         "orders": Order.objects.count(),
@@ -245,7 +253,9 @@ class DemoWorld:
 
 
 def world_write() -> DemoWorld:
-    """Stores, catalogue and demo users (one password hash for all logins: hashing is slow)."""
+    """Stores, the warehouse, catalogue with its opening stock, and demo users (one password hash
+    for all logins: hashing is slow). The warehouse comes after the stores: the demo's "store 1"
+    and "store 2" are the first two stores made."""
     stores = {
         plan.code: Store.objects.create(
             code=plan.code,
@@ -257,8 +267,9 @@ def world_write() -> DemoWorld:
             phone=plan.phone,
             hours=plan.hours,
             time_zone=plan.time_zone,
+            kind=plan.kind,
         )
-        for plan in demo.STORES
+        for plan in (*demo.STORES, demo.WAREHOUSE)
     }
     catalogue = demo.catalogue()
     categories = {
@@ -270,6 +281,7 @@ def world_write() -> DemoWorld:
         Product(sku=p.sku, name=p.name, category=categories[p.category], price=p.price)
         for p in catalogue
     )
+    _stock_write(stores, {p.sku: p for p in products})
 
     password = make_password(demo.DEMO_PASSWORD)
     users, workplaces = {}, {}
@@ -293,6 +305,35 @@ def world_write() -> DemoWorld:
             EmailAddress.objects.create(user=user, email=user.email, primary=True, verified=True)
         users[plan.key] = user
     return DemoWorld(stores, {p.sku: p for p in products}, users, workplaces)
+
+
+def _stock_write(stores: dict[str, Store], products: dict[str, Product]) -> None:
+    """The opening stock, with the "receive" movement stock_adjust would have written for it, so
+    that the stock's audit trail explains every level."""
+    plans = [plan for plan in demo.stock() if plan.on_hand]
+    StockLevel.objects.bulk_create(
+        (
+            StockLevel(store=stores[p.store_code], product=products[p.sku], on_hand=p.on_hand)
+            for p in plans
+        ),
+        batch_size=BATCH,
+    )
+    StockMovement.objects.bulk_create(
+        (
+            StockMovement(
+                store=stores[p.store_code],
+                product=products[p.sku],
+                kind=StockAction.RECEIVE,
+                on_hand_change=p.on_hand,
+                reserved_change=0,
+                on_hand_after=p.on_hand,
+                reserved_after=0,
+                reason="Opening stock",
+            )
+            for p in plans
+        ),
+        batch_size=BATCH,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
