@@ -85,6 +85,12 @@ class ContactPoint(models.Model):
 
 class ActivityKind(models.TextChoices):
     ORDER_PLACED = "order_placed", "Order placed"
+    PICKUP_READY = "pickup_ready", "Pickup ready"
+    PICKUP_COLLECTED = "pickup_collected", "Pickup collected"
+    PICKUP_EXPIRED = "pickup_expired", "Pickup expired"
+    PICKUP_CANCELLED = "pickup_cancelled", "Pickup cancelled"
+    RETURN_REQUESTED = "return_requested", "Return started online"
+    RETURN_RECEIVED = "return_received", "Items returned"
     COMMENT_ADDED = "comment_added", "Comment"
     CONTACT_ADDED = "contact_added", "Contact details added"
     CUSTOMERS_MERGED = "customers_merged", "Records merged"

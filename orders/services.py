@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from crm.models import Channel, User
 from customers.models import ActivityKind
 from customers.services import Identity, activity_record, customer_resolve
-from orders.models import Order, OrderLine, OrderStatus, Product
+from orders.models import Fulfilment, Order, OrderLine, OrderStatus, Product
 from stores.models import Store
 
 NUMBER_PREFIX = {Channel.WEB: "W", Channel.STORE: "S", Channel.PHONE: "P", Channel.KIOSK: "K"}
@@ -36,6 +36,7 @@ def order_record(
     placed_at: datetime | None = None,
     number: str = "",
     shipping: Decimal = Decimal("0"),
+    tax: Decimal = Decimal("0"),
     status: str = "",
     external_source: str = "",
     external_id: str = "",
@@ -50,7 +51,7 @@ def order_record(
         ).first()
         if existing is not None:
             return existing
-    _validate(channel=channel, lines=lines, store=store, shipping=shipping)
+    _validate(channel=channel, lines=lines, store=store, shipping=shipping, tax=tax)
     products = {p.sku: p for p in Product.objects.filter(sku__in={line.sku for line in lines})}
     unknown = sorted({line.sku for line in lines} - products.keys())
     if unknown:
@@ -70,6 +71,7 @@ def order_record(
                 placed_at=placed_at,
                 number=number,
                 shipping=shipping,
+                tax=tax,
                 status=status or order_default_status(channel),
                 external_source=external_source,
                 external_id=external_id,
@@ -134,13 +136,23 @@ def order_default_status(channel: str) -> str:
     return OrderStatus.COMPLETED if channel in STORE_CHANNELS else OrderStatus.PLACED
 
 
+def order_default_fulfilment(channel: str) -> str:
+    """A store or kiosk sale is taken home from the till; other orders are shipped."""
+    return Fulfilment.CARRY_OUT if channel in STORE_CHANNELS else Fulfilment.SHIP
+
+
 def order_number(channel: str, pk: int) -> str:
     """The number an order gets from its id: the channel's letter and 100000 + id (W100231)."""
     return f"{NUMBER_PREFIX.get(Channel(channel), 'O')}{100000 + pk}"
 
 
 def _validate(
-    *, channel: str, lines: Sequence[LineInput], store: Store | None, shipping: Decimal
+    *,
+    channel: str,
+    lines: Sequence[LineInput],
+    store: Store | None,
+    shipping: Decimal,
+    tax: Decimal,
 ) -> None:
     errors: dict[str, list[str]] = {}
     if channel not in Channel.values or channel in {
@@ -160,6 +172,8 @@ def _validate(
             errors.setdefault("lines", []).append(f"{line.sku}: the price cannot be negative.")
     if shipping < 0:
         errors["shipping"] = ["Shipping cannot be negative."]
+    if tax < 0:
+        errors["tax"] = ["Tax cannot be negative."]
     if errors:
         raise ValidationError(errors)
 
@@ -174,6 +188,7 @@ def _create(
     placed_at: datetime | None,
     number: str,
     shipping: Decimal,
+    tax: Decimal,
     status: str,
     external_source: str,
     external_id: str,
@@ -186,9 +201,11 @@ def _create(
         channel=channel,
         store=store,
         status=status,
+        fulfilment=order_default_fulfilment(channel),
         subtotal=subtotal,
         shipping=shipping,
-        total=subtotal + shipping,
+        tax=tax,
+        total=subtotal + shipping + tax,
         external_source=external_source,
         external_id=external_id,
     )

@@ -29,6 +29,12 @@ class Store(models.Model):
         max_length=64, choices=time_zone_choices, default=settings.TIME_ZONE
     )
     kind = models.CharField(max_length=16, choices=StoreKind.choices, default=StoreKind.STORE)
+    pickup_hold_days = models.PositiveSmallIntegerField(
+        default=7, help_text="Days a ready pickup is held before it expires."
+    )
+    return_window_days = models.PositiveSmallIntegerField(
+        default=30, help_text="Days after purchase within which this store takes returns."
+    )
     is_active = models.BooleanField(default=True)
 
     class Meta:

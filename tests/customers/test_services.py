@@ -225,6 +225,7 @@ class TestMerge:
             ("customers.activity", "customer"),
             ("customers.comment", "customer"),
             ("orders.order", "customer"),
+            ("orders.return", "customer"),
             ("crm.outboundemail", "customer"),
         }
 
@@ -325,6 +326,30 @@ class TestOrders:
             )
         )
         assert sorted(kinds) == sorted([("web", web.number), ("store", sale.number)])
+
+    def test_tax_is_part_of_the_total_and_till_sales_are_carried_out(self) -> None:
+        product = ProductFactory(price=Decimal("20.00"))
+
+        order = order_record(
+            identity=Identity(phone="415 555 0100"),
+            channel=Channel.STORE,
+            store=StoreFactory(),
+            lines=[LineInput(sku=product.sku, quantity=1)],
+            tax=Decimal("1.75"),
+        )
+
+        assert (order.tax, order.total, order.fulfilment) == (
+            Decimal("1.75"),
+            Decimal("21.75"),
+            "carry_out",
+        )
+        with pytest.raises(ValidationError, match="Tax cannot be negative"):
+            order_record(
+                identity=Identity(phone="415 555 0100"),
+                channel=Channel.WEB,
+                lines=[LineInput(sku=product.sku, quantity=1)],
+                tax=Decimal("-1"),
+            )
 
     def test_resent_external_id_is_stored_once(self) -> None:
         product = ProductFactory()

@@ -42,6 +42,7 @@ from customers.models import (
 from customers.services import comment_add, merge_suggestions_find
 from orders.models import Category, Order, OrderLine, Product
 from orders.services import (
+    order_default_fulfilment,
     order_default_status,
     order_lines_priced,
     order_number,
@@ -510,6 +511,7 @@ def _replay_order(
     lines = order_lines_priced(event.lines, world.products)
     subtotal = sum((line.line_total for line in lines), Decimal("0"))
     status = event.status or order_default_status(event.channel)
+    fulfilment = order_default_fulfilment(event.channel)
     order = Order(
         pk=pk,
         number=order_number(event.channel, pk),
@@ -517,6 +519,7 @@ def _replay_order(
         channel=event.channel,
         store=store,
         status=status,
+        fulfilment=fulfilment,
         placed_at=event.placed_at,
         subtotal=subtotal,
         shipping=event.shipping,
