@@ -7,10 +7,12 @@ from typing import Any, cast
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django_htmx.middleware import HtmxDetails
 
 from crm.models import Role, User
+from stores.models import Store, StoreKind
 
 STAFF_ROLES = frozenset({Role.ASSOCIATE, Role.MANAGER, Role.REP, Role.SUPERVISOR, Role.ADMIN})
 STORE_ROLES = frozenset({Role.ASSOCIATE, Role.MANAGER})
@@ -53,6 +55,20 @@ def can_merge_customers(user: AnyUser) -> bool:
     return is_staff_member(user) and cast(User, user).role in MERGE_ROLES
 
 
+def stores_worked_at(user: AnyUser) -> QuerySet[Store]:
+    """The stores whose counter and returns desk a user may work: store staff their own stores,
+    supervisors and admins every store (warehouses are not counters)."""
+    stores = Store.objects.filter(kind=StoreKind.STORE, is_active=True)
+    if not is_staff_member(user):
+        return stores.none()
+    role = cast(User, user).role
+    if role in STORE_ROLES:
+        return stores.filter(memberships__user=cast(User, user))
+    if role in MERGE_ROLES:
+        return stores
+    return stores.none()
+
+
 ViewFunc = Callable[..., HttpResponse]
 
 
@@ -73,3 +89,20 @@ def require(check: Callable[[AnyUser], bool]) -> Callable[[ViewFunc], ViewFunc]:
 
 
 staff_required = require(is_staff_member)
+
+
+def store_console(view: ViewFunc) -> ViewFunc:
+    """View decorator for a store's console pages (/stores/<code>/...): the view gets the Store
+    instead of its code. A store the user does not work at is 404, as if it did not exist."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request: HttpRequest, code: str, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not is_staff_member(request.user):
+            raise PermissionDenied
+        store = stores_worked_at(request.user).filter(code=code).first()
+        if store is None:
+            raise Http404("No such store.")
+        return view(request, store, *args, **kwargs)
+
+    return wrapped

@@ -11,5 +11,6 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("orders/", include("orders.urls")),
     path("products/", include("orders.product_urls")),
+    path("stores/", include("stores.urls")),
     path("admin/", admin.site.urls),
 ]
