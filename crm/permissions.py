@@ -69,6 +69,16 @@ def stores_worked_at(user: AnyUser) -> QuerySet[Store]:
     return stores.none()
 
 
+def can_override_return_window(user: AnyUser, store: Store) -> bool:
+    """A return past the store's window needs the store's manager, or a supervisor or admin."""
+    if not is_staff_member(user):
+        return False
+    role = cast(User, user).role
+    if role in MERGE_ROLES:
+        return True
+    return role == Role.MANAGER and store.memberships.filter(user=cast(User, user)).exists()
+
+
 ViewFunc = Callable[..., HttpResponse]
 
 

@@ -233,6 +233,9 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     # Re-sends outbox e-mail whose task was lost (broker down at commit, worker gone).
     "sweep-outbox": {"task": "crm.sweep_outbox", "schedule": 60.0},
+    # Uncollected pickups past their store's hold period; reminders two days before.
+    "expire-pickups": {"task": "orders.expire_pickups", "schedule": 15 * 60.0},
+    "remind-pickups": {"task": "orders.remind_pickups", "schedule": 15 * 60.0},
 }
 
 REST_FRAMEWORK = {

@@ -1,6 +1,16 @@
 from django.contrib import admin
 
-from orders.models import Category, Order, OrderLine, Product
+from orders.models import (
+    Category,
+    Order,
+    OrderLine,
+    Pickup,
+    PickupEvent,
+    Product,
+    Refund,
+    Return,
+    ReturnLine,
+)
 
 
 @admin.register(Category)
@@ -38,4 +48,79 @@ class OrderAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+class PickupEventInline(admin.TabularInline):
+    model = PickupEvent
+    extra = 0
+    readonly_fields = ["from_status", "to_status", "actor", "note", "occurred_at"]
+    can_delete = False
+
+
+@admin.register(Pickup)
+class PickupAdmin(admin.ModelAdmin):
+    """Read-only: a pickup moves only through the pickup status service, which keeps its events,
+    the customer's timeline and the stock in step."""
+
+    list_display = ["order", "store", "status", "created_at", "hold_until", "collected_at"]
+    list_filter = ["status", "store"]
+    search_fields = ["order__number"]
+    list_select_related = ["order", "store"]
+    readonly_fields = ["code"]
+    inlines = [PickupEventInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class ReturnLineInline(admin.TabularInline):
+    model = ReturnLine
+    extra = 0
+    fields = readonly_fields = ("order_line", "quantity", "reason", "condition", "refund_amount")
+    can_delete = False
+
+
+@admin.register(Return)
+class ReturnAdmin(admin.ModelAdmin):
+    """Read-only: a return moves stock, money and the timeline together, through its service."""
+
+    list_display = ["number", "order", "customer", "store", "channel", "status", "refund_total"]
+    list_filter = ["status", "channel", "store"]
+    search_fields = ["number", "order__number"]
+    list_select_related = ["order", "customer", "store"]
+    inlines = [ReturnLineInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Refund)
+class RefundAdmin(admin.ModelAdmin):
+    """Read-only: refunds are recorded by the return and pickup services."""
+
+    list_display = ["order", "kind", "amount", "method", "return_request", "created_at"]
+    list_filter = ["kind", "method"]
+    search_fields = ["order__number", "return_request__number"]
+    list_select_related = ["order", "return_request"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

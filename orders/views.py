@@ -15,7 +15,11 @@ def order_detail(request: HttpRequest, number: str) -> HttpResponse:
     order = selectors.order_for_page(number=number)
     if order is None:
         raise Http404("No such order.")
-    return render(request, "orders/detail.html", {"order": order})
+    return render(
+        request,
+        "orders/detail.html",
+        {"order": order, "returns": selectors.returns_of_order(order=order)},
+    )
 
 
 @require(can_view_stock)

@@ -1,12 +1,25 @@
 """Reads of stores and their stock, each shaped for the page that shows it."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
-from django.db.models import Case, FilteredRelation, IntegerField, Q, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    FilteredRelation,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from crm.models import User
-from orders.models import Product
+from crm.permissions import is_store_staff
+from orders.models import Pickup, PickupStatus, Product
 from stores.models import Store, StoreKind
 
 
@@ -57,3 +70,76 @@ def stock_by_location(*, product: Product) -> list[StockRow]:
 def store_ids_of(*, user: User) -> set[int]:
     """The stores a member of store staff works at (none for anyone else)."""
     return set(Store.objects.filter(memberships__user=user).values_list("pk", flat=True))
+
+
+def stores_with_available(*, product: Product, quantity: int) -> list[Store]:
+    """The active stores (not warehouses) where `quantity` of the product can still be
+    reserved, by name: where to send a pick-up order a store can't cover."""
+    return list(
+        Store.objects.filter(
+            kind=StoreKind.STORE,
+            is_active=True,
+            stock_levels__product=product,
+            stock_levels__on_hand__gte=F("stock_levels__reserved") + quantity,
+        ).order_by("name")
+    )
+
+
+# The counter's tabs: the statuses each shows. "Done" is the last week's finished pickups.
+PICKUP_TABS: dict[str, tuple[str, ...]] = {
+    "to_prepare": (PickupStatus.PLACED,),
+    "preparing": (PickupStatus.PREPARING,),
+    "ready": (PickupStatus.READY,),
+    "done": (PickupStatus.COLLECTED, PickupStatus.EXPIRED, PickupStatus.CANCELLED),
+}
+DONE_WINDOW = timedelta(days=7)
+
+
+def pickups_for_store(*, store: Store, tab: str) -> QuerySet[Pickup]:
+    """One tab of a store's pickup counter with the order and customer of each row: waiting
+    pickups oldest first, finished ones (the last week's) newest first."""
+    pickups = Pickup.objects.filter(store=store, status__in=PICKUP_TABS[tab]).select_related(
+        "order", "order__customer"
+    )
+    if tab == "done":
+        return pickups.filter(updated_at__gte=timezone.now() - DONE_WINDOW).order_by(
+            "-updated_at", "-id"
+        )
+    return pickups.order_by("created_at", "id")
+
+
+def pickup_tab_counts(*, store: Store) -> dict[str, int]:
+    """How many pickups each tab of the store's counter holds, in one query."""
+    since = timezone.now() - DONE_WINDOW
+    return Pickup.objects.filter(store=store).aggregate(
+        **{
+            tab: Count(
+                "pk",
+                filter=Q(status__in=statuses)
+                & (Q(updated_at__gte=since) if tab == "done" else Q()),
+            )
+            for tab, statuses in PICKUP_TABS.items()
+        }
+    )
+
+
+def pickup_at_store(*, store: Store, pickup_id: int) -> Pickup | None:
+    """A pickup of this store, or None: a pickup of another store is as if it did not exist."""
+    return (
+        Pickup.objects.filter(store=store, pk=pickup_id)
+        .select_related("order", "order__customer", "store")
+        .first()
+    )
+
+
+def pickups_waiting_count(*, user: User) -> int:
+    """The nav badge: pickups to prepare or ready to hand over at the stores a member of store
+    staff works at, in one query (0 for anyone else)."""
+    if not is_store_staff(user):
+        return 0
+    return Pickup.objects.filter(
+        store__memberships__user=user,
+        store__kind=StoreKind.STORE,
+        store__is_active=True,
+        status__in=(PickupStatus.PLACED, PickupStatus.READY),
+    ).count()

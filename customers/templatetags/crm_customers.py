@@ -17,6 +17,8 @@ ACTIVITY_ICONS = {
     "comment_added": "chat-left-text",
     "contact_added": "person-plus",
     "customers_merged": "union",
+    "return_requested": "box-arrow-in-left",
+    "return_received": "arrow-return-left",
 }
 
 CHANNEL_ICONS = {

@@ -11,6 +11,13 @@ from orders.services.orders import (
     order_placed_summary,
     order_record,
 )
+from orders.services.pickups import (
+    pickup_collect,
+    pickup_create,
+    pickup_set_status,
+    pickups_expire,
+    pickups_remind,
+)
 
 __all__ = [
     "NUMBER_PREFIX",
@@ -22,4 +29,9 @@ __all__ = [
     "order_number",
     "order_placed_summary",
     "order_record",
+    "pickup_collect",
+    "pickup_create",
+    "pickup_set_status",
+    "pickups_expire",
+    "pickups_remind",
 ]

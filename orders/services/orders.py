@@ -13,6 +13,7 @@ from crm.models import Channel, User
 from customers.models import ActivityKind
 from customers.services import Identity, activity_record, customer_resolve
 from orders.models import Fulfilment, Order, OrderLine, OrderStatus, Product
+from orders.services.pickups import pickup_create
 from stores.models import Store
 
 NUMBER_PREFIX = {Channel.WEB: "W", Channel.STORE: "S", Channel.PHONE: "P", Channel.KIOSK: "K"}
@@ -40,18 +41,33 @@ def order_record(
     status: str = "",
     external_source: str = "",
     external_id: str = "",
+    fulfilment: str = "",
+    pickup_store: Store | None = None,
     actor: User | None = None,
 ) -> Order:
     """Record an order from any channel on the customer found by identity resolution, and put it on
-    her timeline. A store or kiosk sale names its store. The same external id sent again by the
-    same system returns the order already stored instead of a second one."""
+    her timeline. A store or kiosk sale names its store. A pick-up order names its pickup store
+    and reserves its stock there in the same transaction, or is refused naming the stores that have
+    it. The same external id sent again by the same system returns the order already stored
+    instead of a second one."""
     if external_id:
         existing = Order.objects.filter(
             external_source=external_source, external_id=external_id
         ).first()
         if existing is not None:
             return existing
-    _validate(channel=channel, lines=lines, store=store, shipping=shipping, tax=tax)
+    fulfilment = fulfilment or order_default_fulfilment(channel)
+    _validate(
+        channel=channel,
+        lines=lines,
+        store=store,
+        shipping=shipping,
+        tax=tax,
+        fulfilment=fulfilment,
+        pickup_store=pickup_store,
+    )
+    if fulfilment == Fulfilment.PICKUP and not status:
+        status = OrderStatus.PLACED
     products = {p.sku: p for p in Product.objects.filter(sku__in={line.sku for line in lines})}
     unknown = sorted({line.sku for line in lines} - products.keys())
     if unknown:
@@ -75,7 +91,11 @@ def order_record(
                 status=status or order_default_status(channel),
                 external_source=external_source,
                 external_id=external_id,
+                fulfilment=fulfilment,
+                pickup_store=pickup_store,
             )
+            if pickup_store is not None:
+                pickup_create(order=order, store=pickup_store, actor=actor)
             activity_record(
                 customer=resolution.customer,
                 kind=ActivityKind.ORDER_PLACED,
@@ -153,8 +173,16 @@ def _validate(
     store: Store | None,
     shipping: Decimal,
     tax: Decimal,
+    fulfilment: str,
+    pickup_store: Store | None,
 ) -> None:
     errors: dict[str, list[str]] = {}
+    if fulfilment not in Fulfilment.values:
+        errors["fulfilment"] = [f"“{fulfilment}” is not a way to fulfil an order."]
+    elif fulfilment == Fulfilment.PICKUP and pickup_store is None:
+        errors["pickup_store"] = ["A pick-up order must name the store it is collected at."]
+    elif fulfilment != Fulfilment.PICKUP and pickup_store is not None:
+        errors["pickup_store"] = ["Only a pick-up order names a pickup store."]
     if channel not in Channel.values or channel in {
         Channel.SYSTEM,
         Channel.EMAIL,
@@ -192,6 +220,8 @@ def _create(
     status: str,
     external_source: str,
     external_id: str,
+    fulfilment: str,
+    pickup_store: Store | None,
 ) -> Order:
     order_lines = order_lines_priced(lines, products)
     subtotal = sum((line.line_total for line in order_lines), Decimal("0"))
@@ -201,7 +231,8 @@ def _create(
         channel=channel,
         store=store,
         status=status,
-        fulfilment=order_default_fulfilment(channel),
+        fulfilment=fulfilment,
+        pickup_store=pickup_store,
         subtotal=subtotal,
         shipping=shipping,
         tax=tax,

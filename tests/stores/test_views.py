@@ -185,8 +185,8 @@ class TestProductPage:
             stock_adjust(store=store, product=jacket, action=StockAction.RECEIVE, quantity=1)
         client = logged_in(Role.MANAGER, union)
 
-        # session, user, product, stock by location, own stores, the nav's stores
-        with django_assert_max_num_queries(6):
+        # session, user, product, stock by location, own stores, the nav's stores and pickup badge
+        with django_assert_max_num_queries(7):
             response = client.get(reverse("products:detail", args=["JKT-RAIN"]))
 
         assert len(response.context["stock_rows"]) == 17

@@ -77,3 +77,8 @@
     });
   });
 })();
+
+// The return receipt's "Print" button (inline handlers are not allowed by the CSP).
+document.addEventListener("click", (event) => {
+  if (event.target instanceof Element && event.target.closest("[data-print]")) window.print();
+});

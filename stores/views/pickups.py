@@ -1,0 +1,106 @@
+"""The pickup counter of a store's console: the queue by state and an action per row."""
+
+from typing import cast
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from crm.models import User
+from crm.permissions import HtmxHttpRequest, staff_required, store_console, stores_worked_at
+from orders.models import PickupStatus
+from orders.services import pickup_collect, pickup_set_status
+from stores import selectors
+from stores.models import Store
+
+PAGE_SIZE = 25
+TAB_LABELS = {
+    "to_prepare": "To prepare",
+    "preparing": "Preparing",
+    "ready": "Ready",
+    "done": "Recently done",
+}
+# The counter's buttons and the move each makes; "collect" checks the code first.
+ACTIONS = {
+    "prepare": PickupStatus.PREPARING,
+    "ready": PickupStatus.READY,
+    "cancel": PickupStatus.CANCELLED,
+}
+DONE_MESSAGES = {
+    "prepare": "Order {number}: preparing.",
+    "ready": "Order {number} is ready; the customer has been e-mailed the pickup code.",
+    "cancel": "Order {number} was cancelled; its stock is released and the order refunded.",
+    "collect": "Order {number} was handed over.",
+}
+
+
+@staff_required
+def store_index(request: HttpRequest) -> HttpResponse:
+    """The stores whose counter the user may work; one store opens straight away."""
+    stores = list(stores_worked_at(request.user).order_by("name"))
+    if len(stores) == 1:
+        return redirect("stores:pickups", stores[0].code)
+    return render(request, "stores/index.html", {"stores": stores})
+
+
+@store_console
+def pickup_counter(request: HttpRequest, store: Store) -> HttpResponse:
+    tab = request.GET.get("state", "to_prepare")
+    if tab not in TAB_LABELS:
+        tab = "to_prepare"
+    paginator = Paginator(selectors.pickups_for_store(store=store, tab=tab), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    counts = selectors.pickup_tab_counts(store=store)
+    return render(
+        request,
+        "stores/pickups/counter.html",
+        {
+            "store": store,
+            "tab": tab,
+            "tabs": [(key, label, counts[key]) for key, label in TAB_LABELS.items()],
+            "page": page,
+        },
+    )
+
+
+@require_POST
+@store_console
+def pickup_action(
+    request: HtmxHttpRequest, store: Store, pickup_id: int, action: str
+) -> HttpResponse:
+    """Run one counter action on a pickup of this store. htmx swaps the row in place; without
+    htmx the counter reloads with a message."""
+    pickup = selectors.pickup_at_store(store=store, pickup_id=pickup_id)
+    if pickup is None or (action not in ACTIONS and action != "collect"):
+        raise Http404("No such pickup.")
+    user = cast(User, request.user)
+    error = ""
+    try:
+        if action == "collect":
+            pickup = pickup_collect(
+                pickup=pickup,
+                actor=user,
+                code=request.POST.get("code", ""),
+                id_check_reason=request.POST.get("id_check_reason", "")[:200],
+            )
+        else:
+            pickup = pickup_set_status(pickup=pickup, to=ACTIONS[action], actor=user)
+    except ValidationError as refusal:
+        error = " ".join(refusal.messages)
+        pickup = selectors.pickup_at_store(store=store, pickup_id=pickup_id) or pickup
+    done = "" if error else DONE_MESSAGES[action].format(number=pickup.order.number)
+    if request.htmx:
+        return render(
+            request,
+            "stores/pickups/_row.html",
+            {"store": store, "pickup": pickup, "error": error, "done": done},
+        )
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, done)
+    return redirect(f"{reverse('stores:pickups', args=[store.code])}?{request.GET.urlencode()}")
