@@ -1,10 +1,11 @@
 from django.urls import URLPattern, path
 
-from stores.views import pickups, returns
+from stores.views import dashboard, pickups, returns
 
 app_name = "stores"
 urlpatterns: list[URLPattern] = [
     path("", pickups.store_index, name="index"),
+    path("<slug:code>/", dashboard.store_dashboard, name="dashboard"),
     path("<slug:code>/pickups/", pickups.pickup_counter, name="pickups"),
     path(
         "<slug:code>/pickups/<int:pickup_id>/<slug:action>/",

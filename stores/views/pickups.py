@@ -40,10 +40,10 @@ DONE_MESSAGES = {
 
 @staff_required
 def store_index(request: HttpRequest) -> HttpResponse:
-    """The stores whose counter the user may work; one store opens straight away."""
+    """The stores whose console the user may work; one store opens straight away."""
     stores = list(stores_worked_at(request.user).order_by("name"))
     if len(stores) == 1:
-        return redirect("stores:pickups", stores[0].code)
+        return redirect("stores:dashboard", stores[0].code)
     return render(request, "stores/index.html", {"stores": stores})
 
 

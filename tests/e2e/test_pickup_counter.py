@@ -35,9 +35,10 @@ def test_associate_marks_ready_and_hands_over_with_the_emailed_code(
     # when the associate opens the counter from the nav
     page = new_context(DESKTOP).new_page()
     log_in(page, live_server.url, clerk.email)
-    nav_link = page.get_by_role("link", name=re.compile(r"^Pickups"))
+    nav_link = page.get_by_role("link", name=re.compile(r"^Store"))
     expect(nav_link).to_contain_text("2")
     nav_link.click()
+    page.get_by_role("link", name="Pickup counter").click()
     expect(page.get_by_role("heading", name="Pickup counter")).to_be_visible()
     page.screenshot(path=screenshots / "pickup-counter-desktop.png", full_page=True)
 
@@ -68,6 +69,14 @@ def test_associate_marks_ready_and_hands_over_with_the_emailed_code(
     log_in(tablet, live_server.url, clerk.email)
     tablet.goto(f"{live_server.url}/stores/{store.code}/pickups/")
     tablet.screenshot(path=screenshots / "pickup-counter-tablet-portrait.png", full_page=True)
+
+    # the store's dashboard counts the two pickups still waiting to be prepared
+    page.get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(store.name)
+    expect(page.locator("#pickups-waiting")).to_contain_text("Placed")
+    page.screenshot(path=screenshots / "store-dashboard.png", full_page=True)
+    tablet.get_by_role("link", name="Dashboard").click()
+    tablet.screenshot(path=screenshots / "store-dashboard-tablet-portrait.png", full_page=True)
 
     # and the 360 page tells the whole story in one timeline
     page.goto(f"{live_server.url}{pickup.order.customer.get_absolute_url()}")
