@@ -18,6 +18,7 @@ from customers.selectors import customer_for_page, customer_search
 from orders import selectors
 from orders.models import ItemCondition, Order, RefundMethod, Return, ReturnReason, ReturnStatus
 from orders.selectors import DeskLine, DeskOrder
+from orders.services import LineInput
 from orders.services.returns import (
     ReturnItem,
     return_create,
@@ -26,10 +27,14 @@ from orders.services.returns import (
 )
 from stores.models import Store
 
+# Rows of "Exchange for" on the form: enough for a size swap or two, with no script to add more.
+EXCHANGE_ROWS = 3
+
 
 class ReturnForm(forms.Form):
     """One order's lines on the desk: a quantity, reason and condition per line still
-    returnable, the refund method, and the manager's reason when outside the window."""
+    returnable, the refund method, the manager's reason when outside the window, and the
+    items the customer takes instead (a new store order paid from the refund)."""
 
     refund_method = forms.ChoiceField(
         choices=RefundMethod.choices,
@@ -75,6 +80,17 @@ class ReturnForm(forms.Form):
                     self[f"condition_{pk}"],
                 )
             )
+        self.exchange_rows: list[tuple[forms.BoundField, forms.BoundField]] = []
+        for row in range(1, EXCHANGE_ROWS + 1):
+            self.fields[f"exchange_sku_{row}"] = forms.CharField(
+                max_length=32, required=False, label=f"SKU of exchange item {row}"
+            )
+            self.fields[f"exchange_qty_{row}"] = forms.IntegerField(
+                min_value=1, max_value=99, required=False, label=f"Quantity of exchange item {row}"
+            )
+            self.exchange_rows.append((self[f"exchange_sku_{row}"], self[f"exchange_qty_{row}"]))
+        # The new order's own errors (unknown SKU, stock), shown in the exchange section.
+        self.exchange_errors: list[str] = []
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -91,12 +107,37 @@ class ReturnForm(forms.Form):
             self.items.append(
                 ReturnItem(desk_line.line, quantity, reason, data.get(f"condition_{pk}", ""))
             )
+        self.exchange_lines = self._exchange_lines(data)
         if not self.items and not self.errors:
             raise ValidationError("Set the quantity of at least one item to return.")
         return data
 
+    def _exchange_lines(self, data: dict[str, Any]) -> list[LineInput]:
+        lines = []
+        for row in range(1, EXCHANGE_ROWS + 1):
+            sku = (data.get(f"exchange_sku_{row}") or "").strip()
+            quantity = data.get(f"exchange_qty_{row}")
+            if not sku:
+                if quantity:
+                    self.add_error(f"exchange_sku_{row}", "Enter the SKU of the item taken.")
+                continue
+            # A SKU alone means one of it: the usual swap of a size or a colour.
+            lines.append(LineInput(sku=sku, quantity=quantity or 1))
+        return lines
+
+    @property
+    def exchange_open(self) -> bool:
+        """Whether the "Exchange for" section starts open: something was typed into it."""
+        return bool(self.exchange_errors) or any(
+            sku.value() or qty.value() or sku.errors or qty.errors
+            for sku, qty in self.exchange_rows
+        )
+
     def add_service_errors(self, error: ValidationError) -> None:
         for field, field_messages in error.message_dict.items():
+            if field == "exchange_lines":
+                self.exchange_errors.extend(field_messages)
+                continue
             self.add_error(field if field in self.fields else None, field_messages)
 
 
@@ -182,6 +223,7 @@ def returns_order(request: HttpRequest, store: Store, number: str) -> HttpRespon
                 actor=cast(User, request.user),
                 refund_method=form.cleaned_data["refund_method"],
                 override_reason=form.cleaned_data["override_reason"],
+                exchange_lines=form.exchange_lines,
             )
         except ValidationError as error:
             form.add_service_errors(error)

@@ -272,6 +272,98 @@ class TestBadInput:
         assert not Return.objects.exists()
 
 
+class TestExchange:
+    """One tee of Ana's (30.00 + 2.40 tax = 32.40) comes back and she takes something else."""
+
+    def post(self, client: Client, store: Store, order: Order, **exchange: str):
+        line = order.lines.get()
+        prefix = order.number
+        data = {
+            f"{prefix}-qty_{line.pk}": "1",
+            f"{prefix}-reason_{line.pk}": ReturnReason.DOES_NOT_FIT,
+            f"{prefix}-condition_{line.pk}": "resellable",
+            f"{prefix}-refund_method": "original_payment",
+        }
+        data |= {f"{prefix}-{name}": value for name, value in exchange.items()}
+        return client.post(reverse("stores:returns_order", args=[store.code, order.number]), data)
+
+    def test_the_form_offers_three_exchange_rows(self, union, order, associate) -> None:
+        page = signed_in(associate).get(
+            reverse("stores:returns_customer", args=[union.code, order.customer_id])
+        )
+
+        html = page.content.decode()
+        assert "Exchange for" in html
+        for row in (1, 2, 3):
+            assert f'name="{order.number}-exchange_sku_{row}"' in html
+            assert f'name="{order.number}-exchange_qty_{row}"' in html
+
+    def test_a_cheaper_item_refunds_the_difference_and_links_the_new_order(
+        self, union, order, associate
+    ) -> None:
+        ProductFactory.create(sku="CAP", name="Cap", price=Decimal("12.00"))
+        client = signed_in(associate)
+
+        response = self.post(client, union, order, exchange_sku_1="CAP", exchange_qty_1="1")
+
+        returned = Return.objects.get()
+        exchange = returned.exchange_order
+        assert response.status_code == 302
+        assert exchange is not None
+        assert (exchange.customer_id, exchange.store, exchange.total) == (
+            order.customer_id,
+            union,
+            Decimal("12.00"),
+        )
+        receipt = client.get(response["Location"]).content.decode()
+        assert "Refund $20.40" in receipt
+        assert "Customer pays" not in receipt
+        assert f'href="{exchange.get_absolute_url()}"' in receipt
+
+    def test_a_dearer_item_shows_what_the_customer_pays(self, union, order, associate) -> None:
+        ProductFactory.create(sku="COAT", name="Wool coat", price=Decimal("100.00"))
+        client = signed_in(associate)
+
+        # a SKU with no quantity is one of it
+        response = self.post(client, union, order, exchange_sku_2="COAT")
+
+        assert response.status_code == 302
+        receipt = client.get(response["Location"]).content.decode()
+        assert "Customer pays $67.60" in receipt
+        assert Return.objects.get().exchange_order.total == Decimal("100.00")
+
+    def test_an_unknown_sku_is_a_form_error_and_stores_nothing(
+        self, union, order, associate
+    ) -> None:
+        ProductFactory.create(sku="CAP", name="Cap", price=Decimal("12.00"))
+
+        response = self.post(
+            signed_in(associate),
+            union,
+            order,
+            exchange_sku_1="CAP",
+            exchange_sku_2="NOPE",
+            exchange_qty_2="2",
+        )
+
+        assert response.status_code == 400
+        html = response.content.decode()
+        assert "Unknown SKU: NOPE." in html
+        # the section stays open with what was typed
+        assert 'class="return-exchange border-top px-3 py-2" open' in html
+        assert 'value="NOPE"' in html
+        assert not Return.objects.exists()
+        assert Order.objects.count() == 1
+        assert not OutboundEmail.objects.filter(key__startswith="return-receipt:").exists()
+
+    def test_a_quantity_without_a_sku_is_a_form_error(self, union, order, associate) -> None:
+        response = self.post(signed_in(associate), union, order, exchange_qty_3="2")
+
+        assert response.status_code == 400
+        assert "Enter the SKU of the item taken." in response.content.decode()
+        assert not Return.objects.exists()
+
+
 def history(customer: Customer, orders: int) -> None:
     for _ in range(orders):
         order_record(
