@@ -1,11 +1,12 @@
 """The demo data, as plain plans that `manage.py seed_demo` writes: stores, catalogue, staff,
-named story customers, a generated crowd and opening stock.
+named story customers, a generated crowd, opening stock, and the stores' pickups and returns.
 
 Nothing here touches the database. Stores, catalogue, staff and stories are fixed; the crowd comes
 from `random.Random(seed)`. Dates count back whole days from the day the seed runs, so the same seed
 gives the same data, always within the last two years.
 """
 
+from crm.demo.counter import PickupPlan, ReturnPlan, pickups, returns
 from crm.demo.crowd import crowd
 from crm.demo.plans import (
     DEMO_PASSWORD,
@@ -32,8 +33,12 @@ __all__ = [
     "CommentPlan",
     "OrderPlan",
     "PersonPlan",
+    "PickupPlan",
+    "ReturnPlan",
     "catalogue",
     "crowd",
+    "pickups",
+    "returns",
     "stock",
     "stories",
 ]

@@ -3,6 +3,7 @@ are the rows the services write."""
 
 import hashlib
 import re
+from collections import Counter
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -21,7 +22,7 @@ from crm.management.commands.seed_demo import (
     person_write_through_services,
     world_write,
 )
-from crm.models import AuditEntry, Channel, Role, User
+from crm.models import AuditEntry, Channel, OutboundEmail, Role, User
 from customers.models import (
     Activity,
     ActivityKind,
@@ -33,8 +34,20 @@ from customers.models import (
     MergeSuggestionStatus,
 )
 from customers.services import merge_suggestions_find
-from orders.models import Category, Order, OrderLine, Product
+from orders.models import (
+    Category,
+    Fulfilment,
+    ItemCondition,
+    Order,
+    OrderLine,
+    Pickup,
+    PickupStatus,
+    Product,
+    Return,
+    ReturnStatus,
+)
 from stores.models import StockLevel, StockMovement, Store, StoreKind
+from stores.selectors import WAITING, store_dashboard
 from tests.factories import StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -95,10 +108,18 @@ def test_every_product_has_stock_somewhere_and_some_stores_are_sold_out(seeded: 
         held = levels.filter(store=store).count()
         assert 200 < held < 300, store  # most items on every shelf, not all
     assert not levels.exclude(on_hand__gt=0).exists()
-    assert not levels.exclude(reserved=0).exists()  # no pickups in the demo yet
-    # The audit trail explains every level.
-    movements = StockMovement.objects.values_list("store", "product", "on_hand_after")
-    assert sorted(movements) == sorted(levels.values_list("store", "product", "on_hand"))
+    # Only the waiting pickups hold stock.
+    assert levels.filter(reserved__gt=0).exists()
+    # The audit trail explains every level: its last movement ends at it.
+    last = {}
+    for movement in StockMovement.objects.order_by("id"):
+        last[movement.store_id, movement.product_id] = (
+            movement.on_hand_after,
+            movement.reserved_after,
+        )
+    assert last == {
+        (level.store_id, level.product_id): (level.on_hand, level.reserved) for level in levels
+    }
 
 
 def test_the_story_customer_is_found_by_her_phone_in_another_format_with_every_channel(
@@ -122,7 +143,8 @@ def test_the_story_customer_is_found_by_her_phone_in_another_format_with_every_c
     }
     orders = maya.orders.all()
     assert set(orders.values_list("channel", flat=True)) == {Channel.WEB, Channel.STORE}
-    assert maya.activities.filter(kind=ActivityKind.ORDER_PLACED).count() == orders.count() == 7
+    # Seven purchases and a web order she picked up at Union Square.
+    assert maya.activities.filter(kind=ActivityKind.ORDER_PLACED).count() == orders.count() == 8
     assert maya.activities.filter(kind=ActivityKind.COMMENT_ADDED).count() == 2
     assert maya.activities.filter(kind=ActivityKind.CONTACT_ADDED).count() == 2
 
@@ -173,6 +195,54 @@ def test_every_demo_login_signs_in_with_its_role(seeded: str) -> None:
     assert "http://127.0.0.1:8000" in seeded and demo.DEMO_PASSWORD in seeded
 
 
+def test_store_1_has_pickups_in_every_state_and_returns(seeded: str) -> None:
+    sfo = Store.objects.get(code="sfo")
+    statuses = Counter(Pickup.objects.filter(store=sfo).values_list("status", flat=True))
+    assert statuses[PickupStatus.PLACED] >= 3
+    assert statuses[PickupStatus.READY] >= 2
+    assert statuses[PickupStatus.COLLECTED] >= 2
+    assert statuses[PickupStatus.PREPARING] and statuses[PickupStatus.EXPIRED]
+    assert Pickup.objects.filter(store__code="nyc").count() >= 3
+    dashboard = store_dashboard(store=sfo)
+    assert dashboard.waiting_by_age[PickupStatus.PLACED]["older"] >= 1
+    assert dashboard.waiting_by_age[PickupStatus.PLACED]["today"] >= 1
+    assert dashboard.expiring_soon
+    # Every waiting pickup holds its stock; a collected one sold it.
+    for pickup in Pickup.objects.filter(status__in=WAITING):
+        for line in pickup.order.lines.all():
+            assert StockLevel.objects.get(store=pickup.store, product=line.product).reserved > 0
+    assert Pickup.objects.filter(status=PickupStatus.COLLECTED).exclude(collected_at=None).exists()
+
+    returns = Return.objects.filter(store=sfo, status=ReturnStatus.COMPLETED)
+    assert returns.count() >= 4
+    assert returns.filter(order__channel=Channel.WEB).exists()
+    assert returns.filter(refund_shipping__gt=0).exists()
+    assert returns.filter(lines__condition=ItemCondition.WRITE_OFF).exists()
+    assert len(set(returns.values_list("lines__reason", flat=True))) >= 3
+    assert returns.filter(created_at__date__lt=timezone.now().date()).exists()
+    assert Return.objects.filter(status=ReturnStatus.AWAITING_ITEMS, store=None).count() == 1
+    assert OutboundEmail.objects.exists()
+
+
+def test_the_portal_customer_picked_up_a_web_order(seeded: str, client: Client) -> None:
+    maya = Customer.objects.get(user__email="customer@demo.example.com")
+    pickup = Pickup.objects.get(order__customer=maya)
+    assert (pickup.store.code, pickup.status) == ("sfo", PickupStatus.COLLECTED)
+    kinds = list(
+        maya.activities.filter(subject_id=pickup.order.number)
+        .order_by("occurred_at")
+        .values_list("kind", flat=True)
+    )
+    assert kinds == [
+        ActivityKind.ORDER_PLACED,
+        ActivityKind.PICKUP_READY,
+        ActivityKind.PICKUP_COLLECTED,
+    ]
+    client.force_login(User.objects.get(email="manager@demo.example.com"))
+    page = client.get(maya.get_absolute_url()).content.decode()
+    assert f"Order {pickup.order.number} collected at" in page
+
+
 def test_the_customer_login_sees_her_orders_from_every_channel(seeded: str) -> None:
     client = Client()
     client.force_login(User.objects.get(email="customer@demo.example.com"))
@@ -184,7 +254,8 @@ def test_the_customer_login_sees_her_orders_from_every_channel(seeded: str) -> N
 
 
 ROW_KINDS = (Store, Product, StockLevel, StockMovement, User, Customer, ContactPoint, Order,
-             OrderLine, Activity, Comment, MergeSuggestion, AuditEntry)  # fmt: skip
+             OrderLine, Activity, Comment, MergeSuggestion, AuditEntry, Pickup, Return,
+             OutboundEmail)  # fmt: skip
 
 
 def test_running_it_again_changes_nothing(seeded: str) -> None:
@@ -203,8 +274,11 @@ def _digest() -> str:
     rows = [
         *Customer.objects.values_list("search_name", "address_line1", "postcode", "customer_since"),
         *ContactPoint.objects.values_list("kind", "value", "source"),
-        *Order.objects.values_list("customer__search_name", "channel", "store__code", "placed_at",
-                                   "status", "total"),
+        # Pickups are the stores' live work, timed from the moment the seed runs.
+        *Order.objects.exclude(fulfilment=Fulfilment.PICKUP).values_list(
+            "customer__search_name", "channel", "store__code", "placed_at", "status", "total"),
+        *Order.objects.filter(fulfilment=Fulfilment.PICKUP).values_list(
+            "customer__search_name", "pickup_store__code", "status", "total"),
         *Comment.objects.values_list("customer__search_name", "author__email", "body",
                                      "created_at"),
     ]  # fmt: skip

@@ -1,17 +1,19 @@
 """`manage.py seed_demo [--customers N] [--seed S]`: load the demo data once, print the logins.
 
 The named story customers go through the real services (order_record, comment_add), so identity
-resolution joins their channels and keeps the deliberate duplicates apart as merge suggestions. The
-generated crowd is written with bulk INSERTs, row for row as those services would have written it:
+resolution joins their channels and keeps the deliberate duplicates apart as merge suggestions; so
+do the stores' pickups and returns (pickup_set_status, pickup_collect, return_create). The generated
+crowd is written with bulk INSERTs, row for row as those services would have written it:
 tests/crm/test_seed_demo.py replays the same plans both ways and compares the rows.
 """
 
+import io
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import batched
 from typing import Any
@@ -25,8 +27,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from crm import demo
-from crm.demo import CommentPlan, OrderPlan, PersonPlan
-from crm.models import AuditEntry, Channel, Role, User
+from crm.demo import CommentPlan, OrderPlan, PersonPlan, PickupPlan, ReturnPlan
+from crm.models import AuditEntry, Channel, OutboundEmail, Role, User
 from crm.services import audit_record
 from customers.identifiers import search_key
 from customers.models import (
@@ -40,7 +42,18 @@ from customers.models import (
     MergeSuggestionStatus,
 )
 from customers.services import comment_add, merge_suggestions_find
-from orders.models import Category, Order, OrderLine, Product
+from orders.models import (
+    Category,
+    Fulfilment,
+    Order,
+    OrderLine,
+    Pickup,
+    PickupEvent,
+    PickupStatus,
+    Product,
+    Refund,
+    Return,
+)
 from orders.services import (
     order_default_fulfilment,
     order_default_status,
@@ -48,7 +61,10 @@ from orders.services import (
     order_number,
     order_placed_summary,
     order_record,
+    pickup_collect,
+    pickup_set_status,
 )
+from orders.services.returns import return_create, return_request_online
 from stores.models import (
     StaffMembership,
     StockAction,
@@ -57,6 +73,7 @@ from stores.models import (
     Store,
     StoreRole,
 )
+from stores.services import stock_adjust
 
 # The audit entry that marks a finished seed: with it, seed_demo only prints the logins.
 SEED_ACTION = "demo.seed"
@@ -75,7 +92,8 @@ _COMMENT_CHANNEL = {
 class Command(BaseCommand):
     help = (
         "Load demo data (6 stores and a warehouse, 300 products with their stock, staff logins, "
-        "story customers and a generated crowd) into an empty database and print the logins. "
+        "story customers, a generated crowd, and pickups and returns at the first stores) into an "
+        "empty database and print the logins. "
         "Does nothing but print the logins when the demo data is already there."
     )
 
@@ -202,6 +220,11 @@ def demo_load(
             merge_suggestions_find(customer_id=customer_id)
         portal = stories[demo.PORTAL_STORY]
         Customer.objects.filter(pk=portal.pk).update(user=world.users["customer"])
+    # The counter's customers are e-mailed (pickup ready, return receipts). The outbox keeps
+    # every e-mail; in development each is also printed as it is sent, dozens of lines between
+    # the progress and the logins.
+    with redirect_stdout(io.StringIO()), transaction.atomic():
+        counter_write(world, today=today, now=timezone.now().replace(second=0, microsecond=0))
 
     crowd = max(customers - Customer.objects.count(), 0)
     started, done = time.perf_counter(), 0
@@ -222,6 +245,9 @@ def demo_load(
         "order lines": OrderLine.objects.count(),
         "timeline entries": Activity.objects.count(),
         "comments": Comment.objects.count(),
+        "pickups": Pickup.objects.count(),
+        "returns": Return.objects.count(),
+        "e-mails in the outbox": OutboundEmail.objects.count(),
         "open merge suggestions": MergeSuggestion.objects.filter(
             status=MergeSuggestionStatus.OPEN
         ).count(),
@@ -377,6 +403,151 @@ def _comment_backdate(comment: Comment, at: datetime) -> None:
     AuditEntry.objects.filter(
         action="comment.add", object_type=Comment._meta.label_lower, object_id=str(comment.pk)
     ).update(occurred_at=at)
+
+
+# ---------------------------------------------------------------------------------------------
+# The stores' counter: pickups in every state and returns, through the services one at a time.
+
+_PICKUP_ACTIVITY: dict[str, str] = {
+    PickupStatus.READY: ActivityKind.PICKUP_READY,
+    PickupStatus.COLLECTED: ActivityKind.PICKUP_COLLECTED,
+    PickupStatus.EXPIRED: ActivityKind.PICKUP_EXPIRED,
+    PickupStatus.CANCELLED: ActivityKind.PICKUP_CANCELLED,
+}
+
+
+def counter_write(world: DemoWorld, *, today: date, now: datetime) -> None:
+    """Pickups waiting, ready, collected and expired at stores 1 and 2, and returns at store 1."""
+    for pickup_plan in demo.pickups():
+        pickup_write(pickup_plan, world, now)
+    for return_plan in demo.returns(today):
+        return_write(return_plan, world, now)
+
+
+def pickup_write(plan: PickupPlan, world: DemoWorld, now: datetime) -> Pickup:
+    """Place a pick-up order as the web shop would, then move it along as the store did."""
+    store = world.stores[plan.store_code]
+    actor = world.users.get(plan.actor_key)
+    for line in plan.lines:
+        # The order reserves its lines: make sure the store has them, and one more, so that a
+        # collection never empties a shelf.
+        _stock_ensure(store, world.products[line.sku], line.quantity + 1)
+    placed_at = now - timedelta(hours=plan.placed)
+    order = order_record(
+        identity=plan.identity,
+        channel=Channel.WEB,
+        lines=plan.lines,
+        placed_at=placed_at,
+        fulfilment=Fulfilment.PICKUP,
+        pickup_store=store,
+    )
+    pickup = order.pickup
+    moments: dict[str, datetime] = {PickupStatus.PLACED: placed_at}
+    for status, hours_ago in plan.steps:
+        if status == PickupStatus.COLLECTED and actor is not None:
+            pickup = pickup_collect(
+                pickup=pickup,
+                actor=actor,
+                code="" if plan.id_check_reason else pickup.code,
+                id_check_reason=plan.id_check_reason,
+            )
+        else:
+            note = plan.note or (
+                "Not collected within the hold period" if status == PickupStatus.EXPIRED else ""
+            )
+            pickup = pickup_set_status(pickup=pickup, to=status, actor=actor, note=note)
+        moments[status] = now - timedelta(hours=hours_ago)
+    _pickup_backdate(pickup, moments)
+    return pickup
+
+
+def _pickup_backdate(pickup: Pickup, moments: dict[str, datetime]) -> None:
+    """The services stamp every step with the present; the demo's counter has pickups placed,
+    made ready and collected over the last days (the dashboard sorts waiting pickups by age, and
+    a hold counts from the moment the order was ready), so each step goes back to its time."""
+    ready_at = moments.get(PickupStatus.READY)
+    Pickup.objects.filter(pk=pickup.pk).update(
+        created_at=moments[PickupStatus.PLACED],
+        ready_at=ready_at,
+        hold_until=ready_at + timedelta(days=pickup.store.pickup_hold_days) if ready_at else None,
+        collected_at=moments.get(PickupStatus.COLLECTED),
+    )
+    order = pickup.order
+    for status, at in moments.items():
+        PickupEvent.objects.filter(pickup=pickup, to_status=status).update(occurred_at=at)
+        AuditEntry.objects.filter(
+            action=f"pickup.{status}",
+            object_type=Pickup._meta.label_lower,
+            object_id=str(pickup.pk),
+        ).update(occurred_at=at)
+        if status in _PICKUP_ACTIVITY:
+            Activity.objects.filter(
+                customer_id=order.customer_id,
+                kind=_PICKUP_ACTIVITY[status],
+                subject_type="order",
+                subject_id=order.number,
+            ).update(occurred_at=at)
+        if status in {PickupStatus.EXPIRED, PickupStatus.CANCELLED}:
+            Refund.objects.filter(order=order, return_request=None).update(created_at=at)
+
+
+def _stock_ensure(store: Store, product: Product, quantity: int) -> None:
+    """Receive a delivery when fewer than `quantity` are available at the store."""
+    level = StockLevel.objects.filter(store=store, product=product).first()
+    available = level.available if level is not None else 0
+    if available < quantity:
+        stock_adjust(
+            store=store,
+            product=product,
+            action=StockAction.RECEIVE,
+            quantity=quantity - available,
+            reason="Delivery for web pickups",
+        )
+
+
+def return_write(plan: ReturnPlan, world: DemoWorld, now: datetime) -> Return:
+    """Record the purchase, then take its first line back at store 1 (or start it online)."""
+    purchase = plan.purchase
+    order = order_record(
+        identity=purchase.identity,
+        channel=purchase.channel,
+        lines=purchase.lines,
+        store=world.store(purchase.store_code),
+        placed_at=purchase.placed_at,
+        shipping=purchase.shipping,
+        status=purchase.status,
+    )
+    line = order.lines.order_by("id").first()
+    if line is None:
+        raise ValueError(f"Order {order.number} has no line to return.")
+    item = (line, plan.quantity, plan.reason, plan.condition)
+    if plan.online:
+        return return_request_online(order=order, lines=[item])
+    store = world.stores[demo.STORES[0].code]
+    return_request = return_create(
+        order=order,
+        lines=[item],
+        store=store,
+        actor=world.users[plan.actor_key],
+        refund_method=plan.refund_method,
+    )
+    if plan.days_ago:
+        # return_create stamps the present; these came back over the last few days.
+        at = now - timedelta(days=plan.days_ago)
+        Return.objects.filter(pk=return_request.pk).update(created_at=at, completed_at=at)
+        Refund.objects.filter(return_request=return_request).update(created_at=at)
+        Activity.objects.filter(
+            customer_id=order.customer_id,
+            kind=ActivityKind.RETURN_RECEIVED,
+            subject_type="order",
+            subject_id=order.number,
+        ).update(occurred_at=at)
+        AuditEntry.objects.filter(
+            action="return.create",
+            object_type=Return._meta.label_lower,
+            object_id=str(return_request.pk),
+        ).update(occurred_at=at)
+    return return_request
 
 
 @dataclass
