@@ -198,3 +198,29 @@ def store_dashboard(*, store: Store) -> StoreDashboard:
         .order_by("left", "product__name")[:DASHBOARD_LIST]
     )
     return StoreDashboard(waiting_by_age, expiring_soon, stock_alerts)
+
+
+@dataclass(frozen=True)
+class StockCheck:
+    """One entered SKU and where it is in stock; product is None for an unknown SKU."""
+
+    sku: str
+    product: Product | None
+    rows: list[StockRow]
+
+
+def stock_checks(*, skus: list[str]) -> list[StockCheck]:
+    """Where each SKU entered on an order form is in stock: one query for the products, two per
+    known SKU (a form holds a handful). SKUs match whatever their case."""
+    if not skus:
+        return []
+    condition = Q()
+    for sku in skus:
+        condition |= Q(sku__iexact=sku)
+    products = {p.sku.upper(): p for p in Product.objects.filter(condition)}
+    checks = []
+    for sku in skus:
+        product = products.get(sku.upper())
+        rows = stock_by_location(product=product) if product else []
+        checks.append(StockCheck(sku=product.sku if product else sku, product=product, rows=rows))
+    return checks

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from stores.views import dashboard, pickups, returns
+from stores.views import dashboard, orders, pickups, returns
 
 app_name = "stores"
 urlpatterns: list[URLPattern] = [
@@ -12,6 +12,7 @@ urlpatterns: list[URLPattern] = [
         pickups.pickup_action,
         name="pickup_action",
     ),
+    path("<slug:code>/orders/new/", orders.kiosk_order, name="order_new"),
     path("<slug:code>/returns/", returns.returns_desk, name="returns"),
     path("<slug:code>/returns/today/", returns.returns_today, name="returns_today"),
     path(

@@ -152,13 +152,15 @@ def order_lines_priced(
 
 
 def order_default_status(channel: str) -> str:
-    """A store or kiosk sale is complete at the till; other orders start as placed."""
-    return OrderStatus.COMPLETED if channel in STORE_CHANNELS else OrderStatus.PLACED
+    """A till sale is complete at once; other orders (a kiosk order is for goods the store
+    lacks) start as placed."""
+    return OrderStatus.COMPLETED if channel == Channel.STORE else OrderStatus.PLACED
 
 
 def order_default_fulfilment(channel: str) -> str:
-    """A store or kiosk sale is taken home from the till; other orders are shipped."""
-    return Fulfilment.CARRY_OUT if channel in STORE_CHANNELS else Fulfilment.SHIP
+    """A till sale is taken home from the till; other orders are shipped unless they say
+    otherwise."""
+    return Fulfilment.CARRY_OUT if channel == Channel.STORE else Fulfilment.SHIP
 
 
 def order_number(channel: str, pk: int) -> str:
