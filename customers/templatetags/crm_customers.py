@@ -17,6 +17,10 @@ ACTIVITY_ICONS = {
     "comment_added": "chat-left-text",
     "contact_added": "person-plus",
     "customers_merged": "union",
+    "pickup_ready": "bell",
+    "pickup_collected": "bag-check",
+    "pickup_expired": "hourglass-bottom",
+    "pickup_cancelled": "x-circle",
     "return_requested": "box-arrow-in-left",
     "return_received": "arrow-return-left",
 }

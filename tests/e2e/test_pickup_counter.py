@@ -1,6 +1,7 @@
 """A store associate works a pick-up order on the counter: marks it ready, the customer gets the
-code by e-mail, and the associate hands it over with that code. The customer's 360 page shows the
-order placed, ready and collected in one timeline."""
+code by e-mail, and the associate hands it over with that code. An associate at another store
+takes one item back; the customer's 360 page shows the order placed, ready, collected and
+returned in one timeline."""
 
 import re
 from collections.abc import Callable
@@ -84,3 +85,23 @@ def test_associate_marks_ready_and_hands_over_with_the_emailed_code(
     expect(timeline).to_contain_text(f"order {number}")
     expect(timeline).to_contain_text(f"Order {number} ready for pickup at {store.name}")
     expect(timeline).to_contain_text(f"Order {number} collected at {store.name}")
+
+    # and when another associate, at a different store, takes one jacket of that web order back
+    mission = stocked_store("Mission", "sf-mission", units=1)
+    other = store_staff(mission, StoreRole.ASSOCIATE, first_name="Ava", last_name="Chen")
+    desk = new_context(DESKTOP).new_page()
+    log_in(desk, live_server.url, other.email)
+    customer_id = pickup.order.customer_id
+    desk.goto(f"{live_server.url}/stores/{mission.code}/returns/customers/{customer_id}/")
+    card = desk.locator(f"#order-{number}")
+    card.get_by_label("Quantity of Rain jacket to return").fill("1")
+    card.get_by_label("Reason for Rain jacket").select_option(label="Doesn't fit")
+    card.get_by_role("button", name="Return selected items").click()
+    expect(desk.get_by_role("heading", level=1)).to_contain_text("Return R")
+
+    # then her 360 page shows the order, the pickup and the return in one timeline
+    page.reload()
+    expect(timeline).to_contain_text(f"Order {number} collected at {store.name}")
+    returned = timeline.locator(".timeline-item", has_text="Mission")
+    expect(returned).to_contain_text("Ava Chen")
+    page.screenshot(path=screenshots / "customer-360-order-pickup-return.png", full_page=True)
