@@ -56,9 +56,10 @@ def can_merge_customers(user: AnyUser) -> bool:
 
 
 def stores_worked_at(user: AnyUser) -> QuerySet[Store]:
-    """The stores whose counter and returns desk a user may work: store staff their own stores,
-    supervisors and admins every store (warehouses are not counters)."""
-    stores = Store.objects.filter(kind=StoreKind.STORE, is_active=True)
+    """The locations whose console a user may work: store staff (and warehouse staff, by their
+    membership) their own, supervisors and admins every one. A warehouse's console receives
+    posted returns; it has no pickup counter and takes no orders."""
+    stores = Store.objects.filter(is_active=True)
     if not is_staff_member(user):
         return stores.none()
     role = cast(User, user).role
@@ -99,6 +100,18 @@ def require(check: Callable[[AnyUser], bool]) -> Callable[[ViewFunc], ViewFunc]:
 
 
 staff_required = require(is_staff_member)
+
+
+def store_counter(view: ViewFunc) -> ViewFunc:
+    """store_console for the pages only a store has (pickup counter, in-store orders): at a
+    warehouse they are 404."""
+
+    def counter_only(request: HttpRequest, store: Store, *args: Any, **kwargs: Any) -> HttpResponse:
+        if store.kind != StoreKind.STORE:
+            raise Http404("A warehouse has no counter.")
+        return view(request, store, *args, **kwargs)
+
+    return store_console(wraps(view)(counter_only))
 
 
 def store_console(view: ViewFunc) -> ViewFunc:

@@ -10,7 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from crm.models import Channel, User
-from crm.permissions import store_console
+from crm.permissions import store_counter
 from customers.models import ContactKind, Customer
 from customers.selectors import customer_for_page
 from customers.services import Identity
@@ -124,7 +124,7 @@ def _customer(request: HttpRequest) -> Customer | None:
     return customer
 
 
-@store_console
+@store_counter
 def kiosk_order(request: HttpRequest, store: Store) -> HttpResponse:
     """The order form. "Check stock" shows where each SKU is in stock and stores nothing; "Place
     the order" records a kiosk order of this store, reserving the stock at the pickup store."""

@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from crm.models import User
-from crm.permissions import HtmxHttpRequest, staff_required, store_console, stores_worked_at
+from crm.permissions import HtmxHttpRequest, staff_required, store_counter, stores_worked_at
 from orders.models import PickupStatus
 from orders.services import pickup_collect, pickup_set_status
 from stores import selectors
@@ -47,7 +47,7 @@ def store_index(request: HttpRequest) -> HttpResponse:
     return render(request, "stores/index.html", {"stores": stores})
 
 
-@store_console
+@store_counter
 def pickup_counter(request: HttpRequest, store: Store) -> HttpResponse:
     tab = request.GET.get("state", "to_prepare")
     if tab not in TAB_LABELS:
@@ -68,7 +68,7 @@ def pickup_counter(request: HttpRequest, store: Store) -> HttpResponse:
 
 
 @require_POST
-@store_console
+@store_counter
 def pickup_action(
     request: HtmxHttpRequest, store: Store, pickup_id: int, action: str
 ) -> HttpResponse:

@@ -426,3 +426,23 @@ class TestQueryBudgets:
         rep = signed_in(UserFactory.create(role=Role.REP))
         with django_assert_max_num_queries(BUDGET):
             assert rep.get(reverse("orders:detail", args=[order.number])).status_code == 200
+
+
+def test_a_posted_return_is_received_at_the_warehouse_console(order) -> None:
+    warehouse: Store = StoreFactory.create(code="web", name="Reno Fulfilment", kind="warehouse")
+    requested = return_request_online(
+        order=order, lines=[(order.lines.get(), 1, ReturnReason.WRONG_ITEM, "resellable")]
+    )
+    client = signed_in(UserFactory(role=Role.SUPERVISOR))
+
+    response = client.post(
+        reverse("stores:return_receive", args=[warehouse.code, requested.number])
+    )
+
+    requested.refresh_from_db()
+    assert response.status_code == 302
+    assert (requested.status, requested.store) == ("completed", warehouse)
+    assert StockLevel.objects.get(store=warehouse).on_hand == 1
+    # a warehouse has no pickup counter and takes no counter orders
+    assert client.get(reverse("stores:pickups", args=[warehouse.code])).status_code == 404
+    assert client.get(reverse("stores:order_new", args=[warehouse.code])).status_code == 404
