@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
@@ -5,6 +7,20 @@ from django.http import HttpRequest
 
 from crm.models import AuditEntry, OutboundEmail, OutboundEmailStatus, User
 from crm.services import email_resend
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by a service (which locks, audits and puts them on the timeline): the admin
+    only looks."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(User)
@@ -25,21 +41,15 @@ class UserAdmin(BaseUserAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "actor", "action", "object_type", "object_id"]
     list_filter = ["action", "object_type"]
     search_fields = ["object_id"]
     list_select_related = ["actor"]
 
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
+class OutboundEmailAdmin(ReadOnlyAdmin):
     """The outbox, read-only: e-mail is written by the services of its cause. Failed e-mail shows
     its last error and can be sent again."""
 
@@ -69,15 +79,6 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     @admin.display(description="to")
     def recipients(self, obj: OutboundEmail) -> str:
         return ", ".join(obj.to)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
         # Sending again changes the e-mail, so it takes the change permission the form doesn't use.

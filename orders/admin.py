@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from crm.admin import ReadOnlyAdmin
 from orders.models import (
     Category,
     Order,
@@ -59,7 +60,7 @@ class PickupEventInline(admin.TabularInline):
 
 
 @admin.register(Pickup)
-class PickupAdmin(admin.ModelAdmin):
+class PickupAdmin(ReadOnlyAdmin):
     """Read-only: a pickup moves only through the pickup status service, which keeps its events,
     the customer's timeline and the stock in step."""
 
@@ -70,15 +71,6 @@ class PickupAdmin(admin.ModelAdmin):
     readonly_fields = ["code"]
     inlines = [PickupEventInline]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 class ReturnLineInline(admin.TabularInline):
     model = ReturnLine
@@ -88,7 +80,7 @@ class ReturnLineInline(admin.TabularInline):
 
 
 @admin.register(Return)
-class ReturnAdmin(admin.ModelAdmin):
+class ReturnAdmin(ReadOnlyAdmin):
     """Read-only: a return moves stock, money and the timeline together, through its service."""
 
     list_display = ["number", "order", "customer", "store", "channel", "status", "refund_total"]
@@ -97,30 +89,12 @@ class ReturnAdmin(admin.ModelAdmin):
     list_select_related = ["order", "customer", "store"]
     inlines = [ReturnLineInline]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Refund)
-class RefundAdmin(admin.ModelAdmin):
+class RefundAdmin(ReadOnlyAdmin):
     """Read-only: refunds are recorded by the return and pickup services."""
 
     list_display = ["order", "kind", "amount", "method", "return_request", "created_at"]
     list_filter = ["kind", "method"]
     search_fields = ["order__number", "return_request__number"]
     list_select_related = ["order", "return_request"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

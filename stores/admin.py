@@ -1,8 +1,6 @@
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from crm.admin import ReadOnlyAdmin
 from stores.models import StaffMembership, StockLevel, StockMovement, Store
 
 
@@ -18,20 +16,6 @@ class StoreAdmin(admin.ModelAdmin):
     list_filter = ["kind", "is_active"]
     search_fields = ["code", "name", "city"]
     inlines = [StaffMembershipInline]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Stock changes only through stores.services.stock_adjust, which locks the row and records
-    the movement; the admin only looks."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(StockLevel)
