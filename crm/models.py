@@ -19,6 +19,7 @@ class Channel(models.TextChoices):
     EMAIL = "email", "E-mail"
     WEB_FORM = "web_form", "Web form"
     PORTAL = "portal", "Customer portal"
+    CALLBACK = "callback", "Call-back request"
     SYSTEM = "system", "System"
 
 
@@ -101,6 +102,8 @@ OUTBOX_SUBJECT_MAX_LENGTH = 300
 
 
 class OutboundEmailStatus(models.TextChoices):
+    # Written with its cause but finished later (an acknowledgement waits for its routing).
+    HELD = "held", "Held"
     PENDING = "pending", "Pending"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"

@@ -7,6 +7,7 @@ from datetime import timedelta
 from email.headerregistry import AddressHeader
 from typing import TYPE_CHECKING, Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives, make_msgid
@@ -26,6 +27,8 @@ from crm.models import (
 )
 
 if TYPE_CHECKING:
+    from celery import Task
+
     from customers.models import Customer
 
 # RFC 3834: automatic mail says so, so that auto-responders and ticket systems don't answer it.
@@ -110,10 +113,22 @@ def _clean_email(
     return errors
 
 
+def enqueue_after_commit(task: "Task[..., Any]", *args: Any) -> None:
+    """Publish a task once the caller's transaction commits, never before. A broker that is down
+    fails the publish at once and the error is logged, not raised: the write stands, and the
+    periodic sweep of the work's own table (the outbox, unrouted inquiries) enqueues it again."""
+
+    def publish() -> None:
+        task.apply_async(args=args, retry=False)
+
+    # In-process (eager) tasks run inside publish(): their errors are the caller's to see.
+    transaction.on_commit(publish, robust=not current_app.conf.task_always_eager)
+
+
 def _send_on_commit(email_id: int) -> None:
     from crm.tasks import send_email  # tasks call services: import late
 
-    transaction.on_commit(lambda: send_email.delay(email_id))
+    enqueue_after_commit(send_email, email_id)
 
 
 def email_enqueue(
@@ -126,11 +141,13 @@ def email_enqueue(
     customer: "Customer | None" = None,
     headers: Mapping[str, str] | None = None,
     automatic: bool = True,
+    held: bool = False,
 ) -> OutboundEmail:
     """Put an e-mail in the outbox in the caller's transaction; it is sent once that commits, and
     not at all if it rolls back. One e-mail per key (its cause, e.g. "pickup-ready:123"): the same
     key again returns the first e-mail and sends nothing more. Automatic mail is marked as such
-    (RFC 3834). A line break in a subject, address or header is refused (header injection)."""
+    (RFC 3834). A line break in a subject, address or header is refused (header injection).
+    A held e-mail is recorded (its Message-ID too) but waits for email_release to be sent."""
     recipients = [to] if isinstance(to, str) else list(to)
     all_headers = {**(headers or {}), **(AUTOMATIC_HEADERS if automatic else {})}
     errors = _clean_email(recipients, subject, key, all_headers)
@@ -147,10 +164,31 @@ def email_enqueue(
                 "headers": all_headers,
                 "customer": customer,
                 "message_id": make_msgid(domain=DNS_NAME.get_fqdn()),
+                "status": OutboundEmailStatus.HELD if held else OutboundEmailStatus.PENDING,
             },
         )
-        if created:
+        if created and not held:
             _send_on_commit(email.pk)
+    return email
+
+
+def email_release(*, email_id: int, text: str, html: str = "") -> OutboundEmail | None:
+    """Give a held e-mail its body and send it once the caller's transaction commits. An e-mail
+    already released is left as it is (None), so a release repeated sends once."""
+    with transaction.atomic():
+        email = (
+            OutboundEmail.objects.select_for_update()
+            .filter(pk=email_id, status=OutboundEmailStatus.HELD)
+            .first()
+        )
+        if email is None:
+            return None
+        email.text_body = text
+        email.html_body = html
+        email.status = OutboundEmailStatus.PENDING
+        email.next_attempt_at = timezone.now()
+        email.save(update_fields=["text_body", "html_body", "status", "next_attempt_at"])
+        _send_on_commit(email.pk)
     return email
 
 

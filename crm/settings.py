@@ -167,6 +167,10 @@ CRM_DEFAULT_PHONE_REGION = env.str("CRM_DEFAULT_PHONE_REGION", default="US")
 # Strip "+tag" sub-addressing from e-mail addresses when normalising them (a+shop@x == a@x).
 CRM_STRIP_EMAIL_SUBADDRESS = env.bool("CRM_STRIP_EMAIL_SUBADDRESS", default=False)
 
+# Uploaded and received files (inquiry attachments). Never served as static files: a view checks
+# who asks and serves them as downloads. Shared storage when web and workers run on several hosts.
+MEDIA_ROOT = Path(os.environ.get("CRM_MEDIA_ROOT", VAR_DIR / "media"))
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [
@@ -216,6 +220,26 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # e-mail is marked failed after CRM_EMAIL_MAX_RETRIES retries.
 CRM_EMAIL_RETRY_BACKOFF = env.float("CRM_EMAIL_RETRY_BACKOFF", default=60.0)
 CRM_EMAIL_MAX_RETRIES = env.int("CRM_EMAIL_MAX_RETRIES", default=6)
+
+# Where links in e-mail point (tracking pages, rating links).
+CRM_SITE_URL = env.str("CRM_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+# Inquiries (tickets/).
+# The shared secret a mail gateway sends with raw MIME to /inbound/email/ (Authorization: Bearer).
+CRM_INBOUND_EMAIL_SECRET = env.str("CRM_INBOUND_EMAIL_SECRET", default="")
+CRM_INBOUND_MAX_BYTES = env.int("CRM_INBOUND_MAX_BYTES", default=25 * 1024 * 1024)
+CRM_ATTACHMENT_MAX_BYTES = env.int("CRM_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# Our own addresses (besides DEFAULT_FROM_EMAIL's): never acknowledged, so we can't mail ourselves.
+CRM_OWN_ADDRESSES = env.list("CRM_OWN_ADDRESSES", default=[])
+# At most this many automatic replies to one sender an hour (auto-responder loops).
+CRM_AUTO_REPLY_LIMIT = env.int("CRM_AUTO_REPLY_LIMIT", default=5)
+# A reply this many days after resolution opens a new, linked inquiry instead of re-opening.
+CRM_REOPEN_DAYS = env.int("CRM_REOPEN_DAYS", default=14)
+# Default SLA targets where a queue has no policy for the priority.
+CRM_SLA_FIRST_RESPONSE_MINUTES = env.int("CRM_SLA_FIRST_RESPONSE_MINUTES", default=6 * 60)
+CRM_SLA_RESOLUTION_MINUTES = env.int("CRM_SLA_RESOLUTION_MINUTES", default=3 * 24 * 60)
+# Lifetime value (in the store currency) from which a customer is in a tier, for routing rules.
+CRM_VALUE_TIERS = {"gold": 1000, "platinum": 5000}
 
 # Celery: with no broker, tasks run in-process at the moment they are enqueued (after commit).
 _broker = env.str("CELERY_BROKER_URL", default="")

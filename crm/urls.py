@@ -12,5 +12,8 @@ urlpatterns = [
     path("orders/", include("orders.urls")),
     path("products/", include("orders.product_urls")),
     path("stores/", include("stores.urls")),
+    path("inquiries/", include("tickets.urls")),
+    path("", include("tickets.customer_urls")),
+    path("inbound/", include("tickets.inbound_urls")),
     path("admin/", admin.site.urls),
 ]

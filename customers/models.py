@@ -24,6 +24,8 @@ class Customer(models.Model):
         "stores.Store", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     customer_since = models.DateTimeField(default=timezone.now)
+    # Set by staff; inquiry routing rules can send her inquiries to a dedicated team.
+    high_maintenance = models.BooleanField(default=False)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -71,6 +73,9 @@ class ContactPoint(models.Model):
     value = models.CharField(max_length=254)
     source = models.CharField(max_length=20, choices=Channel.choices, default=Channel.SYSTEM)
     verified = models.BooleanField(default=False)
+    # Our mail to this address bounced: no more automatic mail goes to it.
+    undeliverable_at = models.DateTimeField(null=True, blank=True)
+    undeliverable_reason = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -94,6 +99,14 @@ class ActivityKind(models.TextChoices):
     COMMENT_ADDED = "comment_added", "Comment"
     CONTACT_ADDED = "contact_added", "Contact details added"
     CUSTOMERS_MERGED = "customers_merged", "Records merged"
+    INQUIRY_OPENED = "inquiry_opened", "Inquiry opened"
+    INQUIRY_MESSAGE = "inquiry_message", "Customer wrote"
+    INQUIRY_REPLIED = "inquiry_replied", "Reply sent"
+    INQUIRY_STATUS = "inquiry_status", "Inquiry status"
+    INQUIRY_RATED = "inquiry_rated", "Answer rated"
+    CALL_LOGGED = "call_logged", "Phone call"
+    CALLBACK_REQUESTED = "callback_requested", "Call-back requested"
+    CALLBACK_LOGGED = "callback_logged", "Call-back made"
 
 
 class Activity(models.Model):

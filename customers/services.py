@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from crm.models import Channel, Role, User
 from crm.permissions import can_comment, can_merge_customers, is_store_staff
-from crm.services import audit_record
+from crm.services import audit_record, enqueue_after_commit
 from customers.identifiers import (
     external_value,
     normalize_email,
@@ -204,7 +204,8 @@ def _find_merge_suggestions_after_commit(customer_id: int) -> None:
     """A new name or address may match another record; the comparison runs in the background."""
     from customers.tasks import find_merge_suggestions  # tasks call services: import late
 
-    transaction.on_commit(lambda: find_merge_suggestions.delay(customer_id))
+    # Best effort: a suggestion lost with the broker is found again at the next change.
+    enqueue_after_commit(find_merge_suggestions, customer_id)
 
 
 def _add_contact_points(customer: Customer, points: list[tuple[str, str]], source: str) -> None:

@@ -5,11 +5,14 @@ from decimal import Decimal
 import factory
 from factory.django import DjangoModelFactory
 
-from crm.models import Role, User
+from crm.models import Channel, Role, User
 from customers.identifiers import search_key
 from customers.models import ContactKind, ContactPoint, Customer
+from customers.services import Identity
 from orders.models import Category, Product
 from stores.models import StaffMembership, Store, StoreRole
+from tickets.models import Inquiry, Queue
+from tickets.services.inquiries import IncomingMessage, inquiry_open
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -85,3 +88,24 @@ class ProductFactory(DjangoModelFactory):
     name = factory.Faker("catch_phrase")
     category = factory.SubFactory(CategoryFactory)
     price = Decimal("49.90")
+
+
+class QueueFactory(DjangoModelFactory):
+    class Meta:
+        model = Queue
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+    slug = factory.Sequence(lambda n: f"team-{n}")
+
+
+def web_inquiry(
+    email: str = "maya@example.com", text: str = "Where is my order?", **kwargs: object
+) -> Inquiry:
+    """An inquiry opened through the web form's intake, as a customer would."""
+    return inquiry_open(
+        channel=Channel.WEB_FORM,
+        identity=Identity(email=email),
+        subject=kwargs.pop("subject", "My order"),
+        message=IncomingMessage(text=text),
+        **kwargs,
+    )

@@ -1,0 +1,1 @@
+"""Pages of the inquiries app: the agent workspace, the customer's side, and inbound mail."""
