@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "django_htmx",
     "rest_framework",
+    "anymail",
     "crm",
     "stores",
     "customers",
@@ -260,6 +261,10 @@ CELERY_BEAT_SCHEDULE = {
     # Uncollected pickups past their store's hold period; reminders two days before.
     "expire-pickups": {"task": "orders.expire_pickups", "schedule": 15 * 60.0},
     "remind-pickups": {"task": "orders.remind_pickups", "schedule": 15 * 60.0},
+    # Routes (and so acknowledges) inquiries whose routing task was lost.
+    "sweep-inquiries": {"task": "tickets.sweep_inquiries", "schedule": 60.0},
+    # Flags SLA breaches, raises priority, tells the queue's supervisor.
+    "sla-sweep": {"task": "tickets.sla_sweep", "schedule": 60.0},
 }
 
 REST_FRAMEWORK = {

@@ -1,10 +1,11 @@
-"""The agent workspace, under /inquiries/."""
+"""Staff pages of inquiries, under /inquiries/: the agent workspace, call-backs, routing rules,
+and attachment downloads."""
 
-from django.urls import path
-
-from tickets.views import workspace
+from django.urls import include, path
 
 app_name = "tickets"
 urlpatterns = [
-    path("<int:inquiry_id>/", workspace.inquiry_detail, name="inquiry"),
+    path("", include("tickets.workspace_urls")),
+    path("rules/", include("tickets.rules_urls")),
+    path("attachments/", include("tickets.attachment_urls")),
 ]

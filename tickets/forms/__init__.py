@@ -1,0 +1,1 @@
+"""Forms of the inquiries app: the workspace, the customer side, the routing rules."""

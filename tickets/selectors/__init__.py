@@ -1,0 +1,1 @@
+"""Reads of the inquiries app, shaped per page: the workspace, the customer side, routing."""
