@@ -241,6 +241,15 @@ CRM_SLA_FIRST_RESPONSE_MINUTES = env.int("CRM_SLA_FIRST_RESPONSE_MINUTES", defau
 CRM_SLA_RESOLUTION_MINUTES = env.int("CRM_SLA_RESOLUTION_MINUTES", default=3 * 24 * 60)
 # Lifetime value (in the store currency) from which a customer is in a tier, for routing rules.
 CRM_VALUE_TIERS = {"gold": 1000, "platinum": 5000}
+# Inbound e-mail from a Mailgun route forwarding to /inbound/anymail/mailgun/inbound/ (through
+# django-anymail; attachments arrive as file uploads, so large mail fits the request limits; the
+# raw-MIME variant .../inbound_mime/ posts the whole message as a form field, which
+# DATA_UPLOAD_MAX_MEMORY_SIZE caps). Each request is checked against the webhook signing key;
+# without one the webhook is off. ANYMAIL_WEBHOOK_SECRET ("user:password") adds basic auth.
+ANYMAIL = {
+    "MAILGUN_WEBHOOK_SIGNING_KEY": env.str("MAILGUN_WEBHOOK_SIGNING_KEY", default=""),
+    "WEBHOOK_SECRET": env.str("ANYMAIL_WEBHOOK_SECRET", default=""),
+}
 
 # Celery: with no broker, tasks run in-process at the moment they are enqueued (after commit).
 _broker = env.str("CELERY_BROKER_URL", default="")
@@ -252,7 +261,9 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# max_retries 0: a publish while Redis is down fails at once instead of blocking the request for
+# seconds of reconnect attempts; the work is in the database and its sweep enqueues it again.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "max_retries": 0}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
