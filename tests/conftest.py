@@ -2,16 +2,18 @@ import email
 import email.policy
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
+import kombu.pools
 import pytest
 from aiosmtpd.controller import Controller
 from django.conf import settings
@@ -61,39 +63,8 @@ def celery_worker_process(
     transactional_db: None, worker_env: dict[str, str]
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A real `celery -A crm worker` process on Redis, using the test database."""
-    database = connection.settings_dict
-    env = {
-        **os.environ,
-        **worker_env,
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
-            f"{database['PORT'] or 5432}/{database['NAME']}"
-        ),
-        "DJANGO_DEBUG": "true",
-    }
     celery_app.control.purge()
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "crm",
-            "worker",
-            "--pool=solo",
-            "--concurrency=1",
-            "--without-gossip",
-            "--without-mingle",
-            "--loglevel=WARNING",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while not celery_app.control.ping(timeout=0.5):
-        if worker.poll() is not None or time.monotonic() > deadline:
-            worker.kill()
-            pytest.fail("The Celery worker did not start.")
+    worker = start_worker(**worker_env)
     yield worker
     worker.terminate()
     worker.wait(timeout=20)
@@ -157,3 +128,133 @@ def mailer_to_sink(settings: Any, smtp_sink: SmtpSink) -> SmtpSink:
         }
     }
     return smtp_sink
+
+
+@dataclass
+class RedisServer:
+    """A redis-server of the test's own on a free loopback port, nothing persisted, that the
+    test may stop and start again (the shared Redis of the other tests is never touched)."""
+
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("redis-server did not start.")
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+def _publish_to(url: str | None) -> None:
+    """Point this process's Celery producer at another broker (None: back to the configured
+    one), dropping pooled connections. The read and write URLs are set because the
+    CELERY_BROKER_URL environment variable overrides the plain broker_url setting."""
+    app: Any = celery_app  # Celery's connection pools are not part of its typed surface
+    app.conf.broker_write_url = url
+    app.conf.broker_read_url = url
+    # kombu keeps pools per broker in a registry: empty it, or a closed pool would be reused.
+    kombu.pools.reset()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def own_redis() -> Iterator[RedisServer]:
+    """A private Redis broker for a test that stops it: the app publishes to it meanwhile; start
+    workers on it with `celery_workers(broker=own_redis.url)`."""
+    if shutil.which("redis-server") is None:
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(port=_free_port())
+    server.start()
+    _publish_to(server.url)
+    yield server
+    _publish_to(None)
+    server.stop()
+
+
+def start_worker(**extra_env: str) -> subprocess.Popen[bytes]:
+    """Start a real `celery -A crm worker` process on the test database and wait until it
+    answers a ping on the broker this process publishes to."""
+    database = connection.settings_dict
+    env = {
+        **os.environ,
+        **extra_env,
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}@{database['HOST'] or '127.0.0.1'}:"
+            f"{database['PORT'] or 5432}/{database['NAME']}"
+        ),
+        "DJANGO_DEBUG": "true",
+    }
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "crm",
+            "worker",
+            "--pool=solo",
+            "--concurrency=1",
+            "--without-gossip",
+            "--without-mingle",
+            "--loglevel=WARNING",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while not celery_app.control.ping(timeout=0.5):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            pytest.fail("The Celery worker did not start.")
+    return worker
+
+
+@pytest.fixture
+def celery_workers(
+    transactional_db: None, worker_env: dict[str, str]
+) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start real workers when the test wants them (e.g. after a broker comes back, or to
+    replace one it killed): `celery_workers(broker=url)`. All are stopped at the end."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(broker: str = "") -> subprocess.Popen[bytes]:
+        extra = {**worker_env, **({"CELERY_BROKER_URL": broker} if broker else {})}
+        worker = start_worker(**extra)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        if worker.poll() is None:
+            worker.terminate()
+            worker.wait(timeout=20)

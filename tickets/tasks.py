@@ -1,12 +1,33 @@
 """Background work of inquiries. Tasks take ids, call a service, and are safe to repeat."""
 
 from celery import shared_task
+from django.db import OperationalError
 
-from tickets.services import acknowledgement, routing
+from tickets.services import acknowledgement, routing, sla
 
 
-@shared_task(name="tickets.route_inquiry", acks_late=True)
+# A database that is briefly away is worth a few tries; beyond them, the sweep routes it later.
+@shared_task(
+    name="tickets.route_inquiry",
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    max_retries=5,
+)
 def route_inquiry(inquiry_id: int) -> None:
-    """Route a new inquiry, then send its acknowledgement with the routed queue's answer time."""
+    """Route a new inquiry, then send its acknowledgement with the routed queue's answer time.
+    Both steps check the inquiry's state first: a second run changes nothing."""
     routing.inquiry_route(inquiry_id=inquiry_id)
     acknowledgement.acknowledgement_release(inquiry_id=inquiry_id)
+
+
+@shared_task(name="tickets.sweep_inquiries", acks_late=True)
+def sweep_inquiries() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE): route again the inquiries whose routing task was lost."""
+    return routing.inquiry_sweep()
+
+
+@shared_task(name="tickets.sla_sweep", acks_late=True)
+def sla_sweep() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE): flag and escalate SLA breaches, once each."""
+    return sla.sla_sweep()

@@ -1,18 +1,154 @@
-"""The acknowledgement: the reference, a tracking link and an honest expected answer time."""
+"""The acknowledgement: the reference, a tracking link and an honest expected answer time.
+
+The expected answer time comes from the live state of the queue the inquiry was routed to:
+
+    backlog  = the queue's inquiries still waiting for a first response (new or open, no first
+               response yet, routed before this one; automated mail and merged inquiries aside)
+    rate     = first responses the queue gave in its last 24 working hours, per working hour
+    wait     = (backlog + 1) / rate working hours — the ones ahead, then this one —
+               or the queue's first-response target when it answered nothing in that window,
+               and never less than one working hour
+    expected = now + wait, counted in the queue's business hours (so it skips nights, weekends)
+
+The wording is "within about N hours" when the wait is within the target and the moment is
+less than half a day away; otherwise a date and time in the queue's time zone, saying when the
+team is back if it is away now, and that it is busier than usual if the wait exceeds the target.
+"""
+
+import math
+import textwrap
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q
+from django.template.loader import render_to_string
+from django.utils import timezone
 
 from crm.models import OutboundEmailStatus
 from crm.services import email_release
-from tickets.models import Inquiry
+from tickets.business_hours import BusinessHours
+from tickets.models import Inquiry, InquiryStatus, Priority, Queue
+from tickets.services.routing import with_first_text
+from tickets.services.sla import sla_targets
+
+RATE_WINDOW = timedelta(hours=24)  # of working time
+MINIMUM_WAIT = timedelta(hours=1)  # of working time
+# Beyond this many hours away, "within about N hours" is harder to read than a date.
+HOURS_WORDING_LIMIT = 12
+QUOTE_LENGTH = 300
+
+
+@dataclass(frozen=True)
+class ExpectedReply:
+    at: datetime
+    wording: str
+    backlog: int
+    answered: int  # first responses in the last RATE_WINDOW of working time
+    wait: timedelta  # working time
+    busy: bool
+
+
+def _clock(moment: datetime) -> str:
+    hour = moment.hour % 12 or 12
+    minutes = f":{moment.minute:02d}" if moment.minute else ""
+    return f"{hour}{minutes} {'AM' if moment.hour < 12 else 'PM'}"
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment:%A, %B} {moment.day}"
+
+
+def _round_up(moment: datetime, minutes: int = 30) -> datetime:
+    """The next whole half hour at or after `moment`: a promise rounded the safe way."""
+    step = timedelta(minutes=minutes)
+    floor = moment.replace(second=0, microsecond=0) - timedelta(minutes=moment.minute % minutes)
+    return floor if floor == moment else floor + step
+
+
+def expected_reply(
+    queue: Queue,
+    now: datetime,
+    *,
+    ahead_of: datetime | None = None,
+    priority: int = Priority.NORMAL,
+) -> ExpectedReply:
+    """When the queue is expected to answer an inquiry that joins it now (see the module's
+    docstring for the formula). `ahead_of`: count only the backlog routed before this moment."""
+    hours = BusinessHours.of(queue)
+    since = hours.subtract(now, RATE_WINDOW)
+    figures = Inquiry.objects.filter(queue=queue).aggregate(
+        backlog=Count(
+            "pk",
+            filter=Q(
+                status__in=(InquiryStatus.NEW, InquiryStatus.OPEN),
+                first_responded_at__isnull=True,
+                routed_at__lt=ahead_of or now,
+                merged_into__isnull=True,
+                automated_reason="",
+            ),
+        ),
+        answered=Count("pk", filter=Q(first_responded_at__gt=since, first_responded_at__lte=now)),
+    )
+    backlog, answered = figures["backlog"], figures["answered"]
+    target = sla_targets(queue=queue, priority=priority).first_response
+    if answered:
+        wait = timedelta(hours=(backlog + 1) * RATE_WINDOW.total_seconds() / 3600 / answered)
+    else:
+        wait = target
+    wait = max(wait, MINIMUM_WAIT)
+    busy = wait > target
+    at = hours.add(now, wait)
+    return ExpectedReply(
+        at=at,
+        wording=_wording(hours, now, at, busy),
+        backlog=backlog,
+        answered=answered,
+        wait=wait,
+        busy=busy,
+    )
+
+
+def _wording(hours: BusinessHours, now: datetime, at: datetime, busy: bool) -> str:
+    away_hours = (at - now).total_seconds() / 3600
+    if not busy and away_hours <= HOURS_WORDING_LIMIT:
+        rounded = max(1, math.ceil(away_hours - 0.1))
+        return (
+            "We expect to reply within about an hour."
+            if rounded == 1
+            else f"We expect to reply within about {rounded} hours."
+        )
+    sentences = []
+    if not hours.is_open(now):
+        back = hours.next_opening(now).astimezone(hours.zone)
+        sentences.append(
+            f"Our team is away right now and back on {_day(back)}, at {_clock(back)} "
+            f"{back.tzname()}."
+        )
+    local = _round_up(at.astimezone(hours.zone))
+    sentences.append(
+        f"We expect to reply by {_day(local)}, around {_clock(local)} {local.tzname()}."
+    )
+    if busy:
+        sentences.append("We are busier than usual.")
+    return " ".join(sentences)
+
+
+def _excerpt(text: str) -> str:
+    folded = " ".join(text.split())
+    if len(folded) > QUOTE_LENGTH:
+        folded = folded[:QUOTE_LENGTH].rsplit(" ", 1)[0] + " …"
+    return folded
 
 
 @transaction.atomic
 def acknowledgement_release(*, inquiry_id: int) -> Inquiry | None:
-    """Write the held acknowledgement of a routed inquiry and send it; repeated, it sends once."""
+    """Write the held acknowledgement of a routed inquiry — greeting, reference, a quote of what
+    she wrote, the expected answer time of its queue, the tracking link, how to reply — and send
+    it. Only a held acknowledgement is released, so a release repeated sends once (None)."""
     inquiry = (
-        Inquiry.objects.select_related("acknowledgement")
+        with_first_text(Inquiry.objects.select_related("queue", "customer"))
         .filter(
             pk=inquiry_id,
             routed_at__isnull=False,
@@ -22,9 +158,27 @@ def acknowledgement_release(*, inquiry_id: int) -> Inquiry | None:
     )
     if inquiry is None or inquiry.acknowledgement_id is None:
         return None
-    text = (
-        f"We received your message ({inquiry.reference}).\n"
-        f"Follow it here: {settings.CRM_SITE_URL}{inquiry.get_tracking_url()}\n"
+    expected = (
+        expected_reply(
+            inquiry.queue, timezone.now(), ahead_of=inquiry.routed_at, priority=inquiry.priority
+        )
+        if inquiry.queue
+        else None
     )
-    email_release(email_id=inquiry.acknowledgement_id, text=text)
+    excerpt = _excerpt(getattr(inquiry, "first_text", ""))
+    name = inquiry.requester_name or (inquiry.customer.first_name if inquiry.customer else "")
+    context = {
+        "inquiry": inquiry,
+        "name": name,
+        "excerpt": excerpt,
+        "quote": "\n".join(f"> {line}" for line in textwrap.wrap(excerpt, width=70)),
+        "expected": expected,
+        "tracking_url": f"{settings.CRM_SITE_URL}{inquiry.get_tracking_url()}",
+        "team": inquiry.queue.name if inquiry.queue else "Customer Service",
+    }
+    email_release(
+        email_id=inquiry.acknowledgement_id,
+        text=render_to_string("tickets/email/acknowledgement.txt", context),
+        html=render_to_string("tickets/email/acknowledgement.html", context),
+    )
     return inquiry
