@@ -23,8 +23,15 @@ from crm.permissions import (
 )
 from customers import selectors, services
 from customers.forms import CommentForm, MergeForm
-from customers.models import ActivityKind, Customer, MergeSuggestion
+from customers.identifiers import format_phone
+from customers.models import ActivityKind, ContactKind, Customer, MergeSuggestion
+from orders.models import Order
 from stores.models import Store
+from tickets.forms.workspace import CallbackRequestForm, LogCallForm
+from tickets.models import InquiryStatus
+from tickets.selectors.workspace import customer_inquiries
+from tickets.services.callbacks import callback_request, callback_window_label
+from tickets.services.workspace import inquiry_log_call
 
 
 def _live_customer(customer_id: int) -> Customer:
@@ -81,16 +88,114 @@ def _survivor(customer: Customer) -> Customer:
     return customer
 
 
+def _phones(customer: Customer) -> list[str]:
+    # The contact points are prefetched with the customer: no query.
+    return [
+        format_phone(point.value)
+        for point in customer.contact_points.all()
+        if point.kind == ContactKind.PHONE
+    ]
+
+
 def _render_detail(
-    request: HttpRequest, customer: Customer, form: CommentForm, status: int = 200
+    request: HttpRequest,
+    customer: Customer,
+    form: CommentForm,
+    status: int = 200,
+    *,
+    call_form: LogCallForm | None = None,
+    callback_form: CallbackRequestForm | None = None,
 ) -> HttpResponse:
     context = _timeline_context(request, customer)
+    recent_orders = selectors.recent_orders(customer=customer)
     context.update(
         figures=selectors.customer_figures(customer=customer),
-        recent_orders=selectors.recent_orders(customer=customer),
+        recent_orders=recent_orders,
         comment_form=form if can_comment(request.user) else None,
+        inquiries=customer_inquiries(customer=customer, user=request.user),
+        call_form=call_form or LogCallForm(orders=recent_orders),
+        callback_form=callback_form or CallbackRequestForm(phones=_phones(customer)),
+        open_phone_form="call" if call_form else "callback" if callback_form else "",
     )
     return render(request, "customers/detail.html", context, status=status)
+
+
+def _add_service_errors(
+    form: LogCallForm | CallbackRequestForm, error: ValidationError, fields: dict[str, str]
+) -> None:
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for name, problems in error.message_dict.items():
+        form.add_error(fields.get(name) if fields.get(name) in form.fields else None, problems)
+
+
+def _phone_form_customer(customer_id: int) -> Customer:
+    customer = _live_customer(customer_id)
+    return _survivor(customer) if customer.merged_into_id else customer
+
+
+@require_POST
+@require(can_view_customers)
+def call_log(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """A phone call written down from the 360 page becomes an inquiry on the phone channel."""
+    customer = _phone_form_customer(customer_id)
+    orders = selectors.recent_orders(customer=customer)
+    form = LogCallForm(request.POST, orders=orders)
+    if form.is_valid():
+        data = form.cleaned_data
+        order: Order | None = next((o for o in orders if o.number == data["order"]), None)
+        try:
+            inquiry = inquiry_log_call(
+                customer=customer,
+                subject=data["subject"],
+                text=data["text"],
+                order=order,
+                resolved=data["status"] == InquiryStatus.RESOLVED,
+                actor=cast(User, request.user),
+            )
+        except ValidationError as error:
+            _add_service_errors(
+                form, error, {"subject": "subject", "text": "text", "order": "order"}
+            )
+        else:
+            state = "resolved" if inquiry.status == InquiryStatus.RESOLVED else "open"
+            messages.success(request, f"Call logged as {inquiry.reference} ({state}).")
+            return redirect(f"{customer.get_absolute_url()}#inquiries-title")
+    comment_form = CommentForm(stores=_comment_stores(cast(User, request.user)))
+    return _render_detail(request, customer, comment_form, status=400, call_form=form)
+
+
+@require_POST
+@require(can_view_customers)
+def callback_create(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """A rep asks, on the customer's behalf, for a call at a phone number and time window."""
+    customer = _phone_form_customer(customer_id)
+    user = cast(User, request.user)
+    form = CallbackRequestForm(request.POST, phones=_phones(customer))
+    if form.is_valid():
+        start, end = form.window()
+        try:
+            callback = callback_request(
+                customer=customer,
+                phone=form.cleaned_data["phone"],
+                window_start=start,
+                window_end=end,
+                note=form.cleaned_data["note"],
+                channel=Channel.STORE if is_store_staff(user) else Channel.PHONE,
+                actor=user,
+            )
+        except ValidationError as error:
+            _add_service_errors(form, error, CallbackRequestForm.SERVICE_FIELDS)
+        else:
+            messages.success(
+                request,
+                f"Call-back requested ({callback.inquiry.reference}): "
+                f"{callback_window_label(start, end)}.",
+            )
+            return redirect(f"{customer.get_absolute_url()}#inquiries-title")
+    comment_form = CommentForm(stores=_comment_stores(user))
+    return _render_detail(request, customer, comment_form, status=400, callback_form=form)
 
 
 @require(can_view_customers)

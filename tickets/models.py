@@ -373,6 +373,7 @@ class EventKind(models.TextChoices):
     PRIORITY = "priority", "Priority"
     QUEUE = "queue", "Queue"
     ASSIGNEE = "assignee", "Assignee"
+    TAGS = "tags", "Tags"
     ROUTED = "routed", "Routed"
     SLA_BREACH = "sla_breach", "SLA breached"
     ORDER_LINKED = "order_linked", "Order linked"

@@ -227,6 +227,8 @@ class TestMerge:
             ("orders.order", "customer"),
             ("orders.return", "customer"),
             ("crm.outboundemail", "customer"),
+            ("tickets.inquiry", "customer"),
+            ("tickets.callbackrequest", "customer"),
         }
 
     def test_dismissed_pairs_stay_dismissed(self, supervisor) -> None:

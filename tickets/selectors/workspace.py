@@ -1,0 +1,482 @@
+"""Reads of the agent workspace: who sees which inquiries, the queue list with its counts and SLA
+timers, one inquiry with everything its page shows, and the call-back list.
+
+Who sees what: call-center reps, supervisors and admins work every queue. Store staff (associates
+and managers) see only inquiries reported at one of their stores, where they may add internal
+notes; everything else about an inquiry is the call center's.
+"""
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import cast
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, Count, F, Q, QuerySet, When, Window
+from django.utils import timezone
+from django.utils.html import strip_tags
+
+from crm.models import Role, User
+from crm.permissions import AnyUser, is_staff_member, stores_worked_at
+from customers.models import Customer
+from customers.selectors import CustomerFigures, customer_figures, recent_orders
+from orders.models import Order
+from tickets.models import (
+    OPEN_STATUSES,
+    CallbackRequest,
+    CallbackStatus,
+    CannedResponse,
+    EventKind,
+    Inquiry,
+    InquiryEvent,
+    InquiryStatus,
+    Message,
+    Priority,
+    Queue,
+)
+from tickets.services.callbacks import CALLBACK_MISSES_FLAGGED
+
+INQUIRY_WORKER_ROLES = frozenset({Role.REP, Role.SUPERVISOR, Role.ADMIN})
+QUEUE_PAGE_SIZE = 25
+CALLBACK_PAGE_SIZE = 50
+# "Breaching soon": an SLA due time within this much from now, or already past.
+BREACHING_SOON = timedelta(hours=1)
+ORDER_CHOICES_LIMIT = 20
+MERGE_CANDIDATES_LIMIT = 20
+
+
+def can_work_inquiries(user: AnyUser) -> bool:
+    """Reply, change, assign, merge: the call center's work on every inquiry."""
+    return is_staff_member(user) and cast(User, user).role in INQUIRY_WORKER_ROLES
+
+
+def visible_inquiries(user: AnyUser) -> QuerySet[Inquiry]:
+    """The inquiries a staff member may open: all for the call center, their stores' for store
+    staff, none for anyone else."""
+    inquiries = Inquiry.objects.all()
+    if can_work_inquiries(user):
+        return inquiries
+    if is_staff_member(user):
+        return inquiries.filter(store__in=stores_worked_at(user))
+    return inquiries.none()
+
+
+def _with_sla_due(inquiries: QuerySet[Inquiry]) -> QuerySet[Inquiry]:
+    """The next SLA due time: the first response until there is one, then the resolution."""
+    return inquiries.annotate(
+        sla_due_at=Case(
+            When(first_responded_at__isnull=True, then=F("first_response_due_at")),
+            default=F("resolution_due_at"),
+        )
+    )
+
+
+def _breaching(now: datetime) -> Q:
+    # Waiting on the customer pauses the SLA: those are never "breaching".
+    return Q(status__in=[InquiryStatus.NEW, InquiryStatus.OPEN]) & Q(
+        sla_due_at__lte=now + BREACHING_SOON
+    )
+
+
+@dataclass(frozen=True)
+class SlaTimer:
+    label: str
+    breached: bool
+    soon: bool
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{minutes} min" if minutes else "under a minute"
+
+
+def sla_timer(due_at: datetime | None, now: datetime, *, paused: bool = False) -> SlaTimer | None:
+    """ "due in 2 h 10 min", or "overdue by 35 min" once breached; None without a due time."""
+    if due_at is None:
+        return None
+    if paused:
+        return SlaTimer(label="paused: waiting on customer", breached=False, soon=False)
+    if due_at <= now:
+        return SlaTimer(label=f"overdue by {_duration(now - due_at)}", breached=True, soon=True)
+    return SlaTimer(
+        label=f"due in {_duration(due_at - now)}",
+        breached=False,
+        soon=due_at - now <= BREACHING_SOON,
+    )
+
+
+VIEWS = {
+    "all": "All",
+    "mine": "Mine",
+    "unassigned": "Unassigned",
+    "breaching": "Breaching soon",
+}
+STATUS_FILTERS = {
+    "open": "Open (new, open, waiting)",
+    **{status.value: status.label for status in InquiryStatus},
+    "any": "Any status",
+}
+SORTS = {"due": "SLA due first", "newest": "Newest first", "priority": "Highest priority"}
+UNROUTED = "none"
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    view: str = "all"
+    queue: str = ""  # a queue's slug, UNROUTED, or "" for every queue
+    status: str = "open"
+    priority: int | None = None
+    channel: str = ""
+    sort: str = "due"
+
+    @classmethod
+    def parse(cls, params: "dict[str, str]") -> "QueueFilters":
+        """Unknown values fall back to the defaults: a hand-edited address still shows a page."""
+        priority = params.get("priority", "")
+        return cls(
+            view=params.get("view", "all") if params.get("view") in VIEWS else "all",
+            queue=params.get("queue", "")[:50],
+            status=params.get("status", "open")
+            if params.get("status") in STATUS_FILTERS
+            else "open",
+            priority=int(priority)
+            if priority.isdigit() and int(priority) in Priority.values
+            else None,
+            channel=params.get("channel", ""),
+            sort=params.get("sort", "due") if params.get("sort") in SORTS else "due",
+        )
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    inquiry: Inquiry
+    timer: SlaTimer | None
+
+
+@dataclass(frozen=True)
+class QueueTab:
+    key: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    slug: str
+    name: str
+    count: int
+
+
+@dataclass
+class QueuePage:
+    rows: list[QueueRow]
+    page: Page
+    tabs: list[QueueTab]
+    queues: list[QueueCount]
+    filters: QueueFilters
+    queue_name: str = ""
+    now: datetime = field(default_factory=timezone.now)
+
+
+def _filtered(
+    inquiries: QuerySet[Inquiry], filters: QueueFilters, user: User, now: datetime
+) -> QuerySet[Inquiry]:
+    if filters.queue == UNROUTED:
+        inquiries = inquiries.filter(queue__isnull=True)
+    elif filters.queue:
+        inquiries = inquiries.filter(queue__slug=filters.queue)
+    if filters.view == "mine":
+        inquiries = inquiries.filter(assignee=user)
+    elif filters.view == "unassigned":
+        inquiries = inquiries.filter(assignee__isnull=True)
+    elif filters.view == "breaching":
+        inquiries = inquiries.filter(_breaching(now))
+    if filters.status == "open":
+        inquiries = inquiries.filter(status__in=OPEN_STATUSES)
+    elif filters.status in InquiryStatus.values:
+        inquiries = inquiries.filter(status=filters.status)
+    if filters.priority is not None:
+        inquiries = inquiries.filter(priority=filters.priority)
+    if filters.channel:
+        inquiries = inquiries.filter(channel=filters.channel)
+    return inquiries
+
+
+def _ordered(inquiries: QuerySet[Inquiry], sort: str) -> QuerySet[Inquiry]:
+    if sort == "newest":
+        return inquiries.order_by("-created_at", "-id")
+    if sort == "priority":
+        return inquiries.order_by("-priority", F("sla_due_at").asc(nulls_last=True), "id")
+    return inquiries.order_by(F("sla_due_at").asc(nulls_last=True), "created_at", "id")
+
+
+def inquiry_queue_page(*, user: User, filters: QueueFilters, page: str | int = 1) -> QueuePage:
+    """One page of the workspace list with its tab and queue counts, in six queries whatever the
+    number of inquiries: tab counts, queue counts, the queues, the page count and the page."""
+    now = timezone.now()
+    visible = _with_sla_due(visible_inquiries(user).filter(merged_into__isnull=True))
+    open_visible = visible.filter(status__in=OPEN_STATUSES)
+    # The tabs count open inquiries of the chosen queue, whatever the other filters say.
+    in_queue = _filtered(open_visible, QueueFilters(queue=filters.queue), user, now)
+    counts = in_queue.aggregate(
+        all=Count("pk"),
+        mine=Count("pk", filter=Q(assignee=user)),
+        unassigned=Count("pk", filter=Q(assignee__isnull=True)),
+        breaching=Count("pk", filter=_breaching(now)),
+    )
+    tabs = [QueueTab(key, label, counts[key]) for key, label in VIEWS.items()]
+    per_queue: dict[int | None, int] = dict(
+        open_visible.order_by()
+        .values_list("queue_id")
+        .annotate(n=Count("pk"))
+        .values_list("queue_id", "n")
+    )
+    queues = [
+        QueueCount(queue.slug, queue.name, per_queue.get(queue.pk, 0))
+        for queue in Queue.objects.only("pk", "slug", "name")
+    ]
+    if per_queue.get(None):
+        queues.append(QueueCount(UNROUTED, "Not routed yet", per_queue[None]))
+    listed = _ordered(_filtered(visible, filters, user, now), filters.sort).select_related(
+        "customer", "queue", "assignee"
+    )
+    paginated = Paginator(listed, QUEUE_PAGE_SIZE).get_page(page)
+    rows = [
+        QueueRow(
+            inquiry,
+            sla_timer(
+                inquiry.sla_due_at,  # type: ignore[attr-defined]
+                now,
+                paused=inquiry.status == InquiryStatus.WAITING,
+            )
+            if inquiry.is_open
+            else None,
+        )
+        for inquiry in paginated.object_list
+    ]
+    queue_name = next((q.name for q in queues if q.slug == filters.queue), "")
+    return QueuePage(
+        rows=rows,
+        page=paginated,
+        tabs=tabs,
+        queues=queues,
+        filters=filters,
+        queue_name=queue_name,
+        now=now,
+    )
+
+
+@dataclass(frozen=True)
+class ConversationEntry:
+    message: Message
+    # What the page shows: the message's text, or its HTML part reduced to text.
+    text: str
+
+
+def _as_text(message: Message) -> str:
+    if message.text.strip() or not message.html:
+        return message.text
+    # The sanitised HTML part is shown as text, never as markup; the template escapes it.
+    return html.unescape(strip_tags(message.html)).strip()
+
+
+@dataclass(frozen=True)
+class EventRow:
+    event: InquiryEvent
+    old: str
+    new: str
+
+
+def _event_row(event: InquiryEvent) -> EventRow:
+    """Status changes are stored as codes; the history reads them as their labels."""
+    if event.kind == EventKind.STATUS:
+        labels = dict(InquiryStatus.choices)
+        return EventRow(
+            event,
+            labels.get(event.old_value, event.old_value),
+            labels.get(event.new_value, event.new_value),
+        )
+    return EventRow(event, event.old_value, event.new_value)
+
+
+@dataclass
+class InquiryPage:
+    inquiry: Inquiry
+    conversation: list[ConversationEntry]
+    events: list[EventRow]
+    customer: Customer | None
+    orders: list[Order]
+    canned_responses: list[CannedResponse]
+    members: list[User]
+    queues: list[Queue]
+    merge_candidates: list[Inquiry]
+    callbacks: list[CallbackRequest]
+    figures: CustomerFigures | None
+    first_response_timer: SlaTimer | None
+    resolution_timer: SlaTimer | None
+
+
+def inquiry_for_page(*, user: AnyUser, inquiry_id: int) -> Inquiry | None:
+    """One inquiry the user may see, with what its header shows; None if not theirs."""
+    return (
+        visible_inquiries(user)
+        .select_related(
+            "customer",
+            "queue",
+            "assignee",
+            "routed_by_rule",
+            "order",
+            "store",
+            "merged_into",
+            "related_to",
+            "opened_by",
+        )
+        .filter(pk=inquiry_id)
+        .first()
+    )
+
+
+def merge_candidates(*, user: AnyUser, inquiry: Inquiry) -> list[Inquiry]:
+    """Other inquiries of the same customer that this one could absorb, newest first."""
+    if inquiry.customer_id is None:
+        return []
+    return list(
+        visible_inquiries(user)
+        .filter(customer_id=inquiry.customer_id, merged_into__isnull=True)
+        .exclude(pk=inquiry.pk)
+        .order_by("-created_at", "-id")[:MERGE_CANDIDATES_LIMIT]
+    )
+
+
+def inquiry_page(*, user: User, inquiry: Inquiry) -> InquiryPage:
+    """Everything the inquiry page shows, in a fixed number of queries: the conversation with
+    authors and attachments, the history, the customer and her orders, and what the actions
+    offer (canned responses, queue members, queues, inquiries to merge, orders to link)."""
+    now = timezone.now()
+    messages = inquiry.messages.select_related("author", "outbound_email").prefetch_related(
+        "attachments"
+    )
+    events = inquiry.events.select_related("actor")
+    customer = None
+    orders: list[Order] = []
+    candidates: list[Inquiry] = []
+    if inquiry.customer_id is not None:
+        customer = (
+            Customer.objects.prefetch_related("contact_points")
+            .select_related("home_store")
+            .get(pk=inquiry.customer_id)
+        )
+        orders = recent_orders(customer=customer, limit=ORDER_CHOICES_LIMIT)
+        candidates = merge_candidates(user=user, inquiry=inquiry)
+    working = can_work_inquiries(user)
+    canned: list[CannedResponse] = []
+    members: list[User] = []
+    queues: list[Queue] = []
+    if working:
+        canned = list(
+            CannedResponse.objects.filter(is_active=True).filter(
+                Q(queue__isnull=True) | Q(queue_id=inquiry.queue_id)
+            )
+        )
+        if inquiry.queue_id is not None:
+            members = list(
+                User.objects.filter(
+                    queue_memberships__queue_id=inquiry.queue_id, is_active=True
+                ).order_by("first_name", "last_name", "email")
+            )
+        queues = list(Queue.objects.all())
+    paused = inquiry.status == InquiryStatus.WAITING
+    open_ = inquiry.is_open
+    return InquiryPage(
+        inquiry=inquiry,
+        conversation=[ConversationEntry(message, _as_text(message)) for message in messages],
+        events=[_event_row(event) for event in events],
+        customer=customer,
+        orders=orders,
+        canned_responses=canned,
+        members=members,
+        queues=queues,
+        merge_candidates=candidates,
+        callbacks=list(inquiry.callbacks.order_by("-created_at")),
+        figures=customer_figures(customer=customer) if customer is not None else None,
+        first_response_timer=sla_timer(inquiry.first_response_due_at, now, paused=paused)
+        if open_ and inquiry.first_responded_at is None
+        else None,
+        resolution_timer=sla_timer(inquiry.resolution_due_at, now, paused=paused)
+        if open_
+        else None,
+    )
+
+
+@dataclass(frozen=True)
+class CallbackRow:
+    callback: CallbackRequest
+    overdue: bool
+    # Three calls nobody answered: someone should decide what to do.
+    flagged: bool
+
+
+def callbacks_pending(*, user: AnyUser) -> QuerySet[CallbackRequest]:
+    """Pending call-backs of inquiries the user may see, the one due first at the top."""
+    return (
+        CallbackRequest.objects.filter(
+            status=CallbackStatus.PENDING, inquiry__in=visible_inquiries(user)
+        )
+        .select_related("customer", "inquiry", "requested_by")
+        .order_by("due_at", "id")
+    )
+
+
+def callback_rows(callbacks: Sequence[CallbackRequest]) -> list[CallbackRow]:
+    now = timezone.now()
+    return [
+        CallbackRow(
+            callback=callback,
+            overdue=callback.due_at <= now,
+            flagged=callback.attempts >= CALLBACK_MISSES_FLAGGED,
+        )
+        for callback in callbacks
+    ]
+
+
+def callback_page(*, user: AnyUser, page: str | int = 1) -> Page:
+    return Paginator(callbacks_pending(user=user), CALLBACK_PAGE_SIZE).get_page(page)
+
+
+def callback_for_action(*, user: AnyUser, callback_id: int) -> CallbackRequest | None:
+    return (
+        CallbackRequest.objects.filter(pk=callback_id, inquiry__in=visible_inquiries(user))
+        .select_related("customer", "inquiry")
+        .first()
+    )
+
+
+INQUIRIES_ON_360 = 5
+
+
+@dataclass
+class CustomerInquiries:
+    latest: list[Inquiry]
+    open_count: int
+
+
+def customer_inquiries(*, customer: Customer, user: AnyUser) -> CustomerInquiries:
+    """For her 360 page: her latest inquiries the user may see and how many are open, in one
+    query (the open count is a window over all of them, computed before the limit)."""
+    latest = list(
+        visible_inquiries(user)
+        .filter(customer=customer, merged_into__isnull=True)
+        .select_related("queue")
+        .annotate(open_total=Window(Count("pk", filter=Q(status__in=OPEN_STATUSES))))
+        .order_by("-created_at", "-id")[:INQUIRIES_ON_360]
+    )
+    return CustomerInquiries(
+        latest=list[Inquiry](latest), open_count=latest[0].open_total if latest else 0
+    )
