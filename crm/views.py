@@ -11,6 +11,7 @@ from crm.models import User
 from crm.permissions import is_staff_member
 from customers.models import Customer
 from orders.selectors import orders_of_customer_user
+from tickets.selectors.customer import recent_inquiries
 
 
 @login_required
@@ -22,10 +23,15 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def account_home(request: HttpRequest) -> HttpResponse:
-    """A customer's own page: her orders in every channel."""
+    """A customer's own page: her orders in every channel and her latest inquiries."""
     customer = Customer.objects.filter(user=cast(User, request.user)).first()
     orders = orders_of_customer_user(customer_id=customer.pk) if customer else []
-    return render(request, "crm/account_home.html", {"customer": customer, "orders": orders})
+    inquiries = recent_inquiries(customer=customer) if customer else []
+    return render(
+        request,
+        "crm/account_home.html",
+        {"customer": customer, "orders": orders, "inquiries": inquiries},
+    )
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

@@ -1,6 +1,6 @@
 from django.urls import URLPattern, path
 
-from stores.views import dashboard, orders, pickups, returns
+from stores.views import dashboard, inquiries, orders, pickups, returns
 
 app_name = "stores"
 urlpatterns: list[URLPattern] = [
@@ -13,6 +13,7 @@ urlpatterns: list[URLPattern] = [
         name="pickup_action",
     ),
     path("<slug:code>/orders/new/", orders.kiosk_order, name="order_new"),
+    path("<slug:code>/inquiries/new/", inquiries.store_inquiry_new, name="inquiry_new"),
     path("<slug:code>/returns/", returns.returns_desk, name="returns"),
     path("<slug:code>/returns/today/", returns.returns_today, name="returns_today"),
     path(

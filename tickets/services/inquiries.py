@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from crm.models import Channel, User
 from crm.services import audit_record, email_enqueue, enqueue_after_commit, subject_line
@@ -89,6 +90,11 @@ def own_addresses() -> frozenset[str]:
     """The retailer's own addresses: mail from them is never acknowledged (no loops)."""
     configured = [settings.DEFAULT_FROM_EMAIL, settings.SERVER_EMAIL, *settings.CRM_OWN_ADDRESSES]
     return frozenset(address.lower() for _, address in getaddresses(configured) if address)
+
+
+def message_text(message: IncomingMessage) -> str:
+    """The message as plain text: its text part, or its HTML part without the markup."""
+    return message.text.strip() or strip_tags(message.html).strip()
 
 
 def _clean_subject(subject: str, text: str) -> str:
@@ -279,10 +285,13 @@ def inquiry_open(
     if customer is not None:
         activity_record(
             customer=customer,
-            kind=ActivityKind.INQUIRY_OPENED,
+            # A call a rep logs is the call itself on the timeline.
+            kind=ActivityKind.CALL_LOGGED
+            if channel == Channel.PHONE
+            else ActivityKind.INQUIRY_OPENED,
             channel=channel,
             summary=f"{inquiry.reference}: {inquiry.subject}",
-            detail=message.text[:500],
+            detail=message_text(message)[:500],
             store=store,
             actor=actor,
             subject=("inquiry", str(inquiry.pk)),
@@ -364,7 +373,7 @@ def inquiry_receive(
             customer=inquiry.customer,
             kind=ActivityKind.INQUIRY_MESSAGE,
             channel=channel,
-            summary=f"{inquiry.reference}: {subject_line(message.text)[:200]}",
+            summary=f"{inquiry.reference}: {subject_line(message_text(message))[:200]}",
             actor=actor,
             subject=("inquiry", str(inquiry.pk)),
         )

@@ -1,0 +1,168 @@
+"""Tracking links: the inquiry page for whoever holds its unguessable link, without an account.
+A wrong token is a plain 404, guessing is rate-limited, and internal notes never show."""
+
+import secrets
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from crm.models import Channel, OutboundEmail, Role
+from tests.factories import UserFactory, web_inquiry
+from tickets.models import Attachment, InquiryStatus, Message, MessageKind
+from tickets.services.inquiries import inquiry_set_status
+from tickets.services.workspace import inquiry_note_add, inquiry_reply
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def rep():
+    return UserFactory(role=Role.REP, first_name="Sam")
+
+
+def test_tracking_page_shows_the_public_conversation_and_status(client, rep):
+    inquiry = web_inquiry(text="Where is my parcel?")
+    inquiry_note_add(inquiry=inquiry, text="Carrier lost it, do not say yet", actor=rep)
+    inquiry_reply(inquiry=inquiry, text="It arrives tomorrow.", actor=rep)
+    response = client.get(inquiry.get_tracking_url())
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "Where is my parcel?" in text
+    assert "It arrives tomorrow." in text
+    assert "Sam from Customer Service" in text
+    assert "In progress" in text and "We are working on it" in text
+    assert "Carrier lost it" not in text
+    assert "no-store" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+
+
+def test_a_wrong_token_is_a_plain_404(client):
+    inquiry = web_inquiry()
+    token = inquiry.tracking_token
+    assert len(token) >= 43  # 256 bits from secrets, URL-safe
+    for wrong in (
+        token[:-1],
+        token[:-1] + ("A" if token[-1] != "A" else "B"),
+        token + "x",
+        secrets.token_urlsafe(32),
+        "R-10001",
+        str(inquiry.pk),
+    ):
+        response = client.get(reverse("support:track", args=[wrong]))
+        assert response.status_code == 404, wrong
+        assert inquiry.subject not in response.content.decode()
+
+
+def test_guessing_tokens_is_rate_limited(client):
+    inquiry = web_inquiry()
+    for _ in range(30):
+        assert (
+            client.get(reverse("support:track", args=[secrets.token_urlsafe(32)])).status_code
+            == 404
+        )
+    response = client.get(inquiry.get_tracking_url())
+    assert response.status_code == 429
+    assert inquiry.subject not in response.content.decode()
+    assert client.get(inquiry.get_tracking_url(), REMOTE_ADDR="10.1.2.3").status_code == 200
+
+
+def test_reply_with_the_token_joins_the_inquiry_and_needs_the_csrf_token(rep):
+    inquiry = web_inquiry()
+    inquiry_reply(inquiry=inquiry, text="Which size?", actor=rep, status=InquiryStatus.WAITING)
+    url = reverse("support:track_reply", args=[inquiry.tracking_token])
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post(url, {"text": "Size M"}).status_code == 403
+    strict.get(inquiry.get_tracking_url())
+    token = strict.cookies["csrftoken"].value
+    response = strict.post(url, {"text": "Size M", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    message = inquiry.messages.get(text="Size M")
+    assert message.kind == MessageKind.INBOUND
+    assert message.channel == Channel.WEB_FORM
+    assert message.author is None
+    inquiry.refresh_from_db()
+    assert inquiry.status == InquiryStatus.OPEN
+
+
+def test_rating_with_the_token_from_the_email_link(client, rep, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        inquiry = web_inquiry()
+        inquiry_reply(inquiry=inquiry, text="Done.", actor=rep, status=InquiryStatus.RESOLVED)
+    request = OutboundEmail.objects.get(key__startswith=f"inquiry-rating:{inquiry.pk}:")
+    assert f"{inquiry.get_tracking_url()}#rate" in request.text_body
+    page = client.get(inquiry.get_tracking_url()).content.decode()
+    assert 'id="rate"' in page
+    url = reverse("support:track_rate", args=[inquiry.tracking_token])
+    assert client.post(url, {"rating": "9"}).status_code == 400
+    response = client.post(url, {"rating": "5", "comment": "Thanks <b>a lot</b>"})
+    assert response["Location"].endswith("#rate")
+    page = client.get(inquiry.get_tracking_url()).content.decode()
+    assert "You rated 5/5" in page
+    assert "Thanks &lt;b&gt;a lot&lt;/b&gt;" in page
+    inquiry.refresh_from_db()
+    assert inquiry.rating == 5
+
+
+def test_a_resolved_inquiry_is_reopened_with_the_token(client, rep):
+    inquiry = web_inquiry()
+    inquiry_set_status(inquiry=inquiry, status=InquiryStatus.RESOLVED, actor=rep)
+    page = client.get(inquiry.get_tracking_url()).content.decode()
+    assert "Re-open the inquiry" in page
+    url = reverse("support:track_reopen", args=[inquiry.tracking_token])
+    assert client.post(url, {"text": "Not fixed"}).status_code == 302
+    inquiry.refresh_from_db()
+    assert inquiry.status == InquiryStatus.OPEN
+
+
+def test_attachments_of_public_messages_download_with_the_token(client, rep):
+    inquiry = web_inquiry()
+    other = web_inquiry(email="bo@example.com")
+    url = reverse("support:track_reply", args=[inquiry.tracking_token])
+    upload = SimpleUploadedFile("photo.html", b"<script>alert(1)</script>", "text/html")
+    client.post(url, {"text": "Photo attached", "attachments": [upload]})
+    public = Attachment.objects.get(message__inquiry=inquiry)
+    note = inquiry_note_add(inquiry=inquiry, text="scan", actor=rep)
+    hidden = Attachment.objects.create(
+        message=note,
+        filename="internal.txt",
+        content_type="text/plain",
+        size=1,
+        file=public.file.name,
+    )
+    foreign_message = Message.objects.get(inquiry=other)
+    foreign = Attachment.objects.create(
+        message=foreign_message,
+        filename="b.txt",
+        content_type="text/plain",
+        size=1,
+        file=public.file.name,
+    )
+
+    def download(attachment):
+        return client.get(
+            reverse("support:track_attachment", args=[inquiry.tracking_token, attachment.pk])
+        )
+
+    response = download(public)
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"<script>alert(1)</script>"
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "attachment" in response["Content-Disposition"]
+    assert download(hidden).status_code == 404
+    assert download(foreign).status_code == 404
+    page = client.get(inquiry.get_tracking_url()).content.decode()
+    assert "photo.html" in page and "internal.txt" not in page
+
+
+@pytest.mark.parametrize("count", [2, 20])
+def test_tracking_page_query_budget(client, django_assert_max_num_queries, rep, count):
+    inquiry = web_inquiry()
+    for n in range(count):
+        inquiry_reply(inquiry=inquiry, text=f"Answer {n}", actor=rep)
+        inquiry_note_add(inquiry=inquiry, text=f"Note {n}", actor=rep)
+    with django_assert_max_num_queries(8):
+        response = client.get(inquiry.get_tracking_url())
+    assert response.status_code == 200
+    assert f"Answer {count - 1}" in response.content.decode()
