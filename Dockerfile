@@ -14,7 +14,7 @@ COPY . .
 RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=collectstatic-only DJANGO_ALLOWED_HOSTS=build \
     DATABASE_URL=postgres://build/build CELERY_BROKER_URL=redis://build EMAIL_URL=smtp://build \
     python manage.py collectstatic --no-input \
- && useradd --system --home /app crm && mkdir -p /app/var && chown crm /app/var
+ && useradd --system --home /app crm && mkdir -p /app/var /app/media && chown crm /app/var /app/media
 USER crm
 EXPOSE 8000
 CMD ["gunicorn", "crm.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

@@ -1,7 +1,8 @@
 """The demo data, as plain plans that `manage.py seed_demo` writes: stores, catalogue, staff,
 named story customers, a generated crowd, opening stock, and the stores' pickups and returns.
 
-Nothing here touches the database. Stores, catalogue, staff and stories are fixed; the crowd comes
+Nothing here touches the database, except `service_desk`, which writes the service desk and its
+inquiries through the services. Stores, catalogue, staff and stories are fixed; the crowd comes
 from `random.Random(seed)`. Dates count back whole days from the day the seed runs, so the same seed
 gives the same data, always within the last two years.
 """

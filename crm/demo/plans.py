@@ -123,7 +123,7 @@ WAREHOUSE = StorePlan("web", "Reno Fulfilment Center", "1200 Logistics Way", "Re
 
 USERS = (
     UserPlan("customer", "customer@demo.example.com", "Maya", "Johnson", Role.CUSTOMER,
-             time_zone="America/Los_Angeles", try_this="/me/: her web and store orders"),
+             time_zone="America/Los_Angeles", try_this="/me/: orders; /support/: inquiries"),
     UserPlan("associate", "associate@demo.example.com", "Jamie", "Rivera", Role.ASSOCIATE, "sfo",
              "America/Los_Angeles", try_this="store 1, San Francisco"),
     UserPlan("manager", "manager@demo.example.com", "Dana", "Whitfield", Role.MANAGER, "sfo",
@@ -131,9 +131,9 @@ USERS = (
     UserPlan("manager2", "manager2@demo.example.com", "Marcus", "Bell", Role.MANAGER, "nyc",
              try_this="store 2, New York"),
     UserPlan("rep", "rep@demo.example.com", "Jordan", "Lee", Role.REP,
-             try_this="search 415.555.0134, LC-4150-0134, zoe muller"),
+             try_this="/inquiries/ and /inquiries/callbacks/; search 415.555.0134"),
     UserPlan("supervisor", "supervisor@demo.example.com", "Alex", "Morgan", Role.SUPERVISOR,
-             try_this="/customers/merge-suggestions/"),
+             try_this="/inquiries/rules/; /customers/merge-suggestions/"),
     UserPlan("admin", "admin@demo.example.com", "Sam", "Patel", Role.ADMIN, try_this="/admin/"),
     UserPlan("manager-chi", "manager.chi@demo.example.com", "Teresa", "Novak", Role.MANAGER,
              "chi", "America/Chicago", login=False),

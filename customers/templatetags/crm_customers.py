@@ -23,6 +23,14 @@ ACTIVITY_ICONS = {
     "pickup_cancelled": "x-circle",
     "return_requested": "box-arrow-in-left",
     "return_received": "arrow-return-left",
+    "inquiry_opened": "question-circle",
+    "inquiry_message": "chat-left-dots",
+    "inquiry_replied": "reply",
+    "inquiry_status": "check2-circle",
+    "inquiry_rated": "star",
+    "call_logged": "telephone",
+    "callback_requested": "telephone-forward",
+    "callback_logged": "telephone-outbound",
 }
 
 CHANNEL_ICONS = {
@@ -33,6 +41,7 @@ CHANNEL_ICONS = {
     "email": "envelope",
     "web_form": "ui-checks",
     "portal": "person-badge",
+    "callback": "telephone-forward",
     "system": "gear",
 }
 

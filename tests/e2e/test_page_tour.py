@@ -228,6 +228,12 @@ def test_every_page_fits_and_is_photographed(
     rep.goto(f"{url}{shop['order'].get_absolute_url()}")
     _check_and_shoot(rep, directory, f"order-{size}")
 
+    rep.get_by_role("navigation", name="Main").get_by_role("link", name="Inquiries").click()
+    expect(rep.get_by_role("heading", name="Inquiries", exact=True)).to_be_visible()
+    _check_and_shoot(rep, directory, f"inquiries-empty-{size}")
+    rep.get_by_role("navigation", name="Main").get_by_role("link", name="Call-backs").click()
+    _check_and_shoot(rep, directory, f"callbacks-empty-{size}")
+
     response = rep.goto(f"{url}/customers/999999/")
     assert response is not None and response.status == 404
     expect(rep.get_by_role("heading", name="We couldn’t find that page")).to_be_visible()
@@ -240,6 +246,7 @@ def test_every_page_fits_and_is_photographed(
 
     supervisor = new_context(viewport).new_page()
     log_in(supervisor, url, shop["supervisor"].email)
+    supervisor.locator(".user-menu").click()
     supervisor.get_by_role("link", name="Merge suggestions").click()
     expect(supervisor.get_by_role("link", name="Compare")).to_have_count(4)
     _check_and_shoot(supervisor, directory, f"merge-list-{size}")

@@ -28,6 +28,7 @@ from django.utils.text import slugify
 
 from crm import demo
 from crm.demo import CommentPlan, OrderPlan, PersonPlan, PickupPlan, ReturnPlan
+from crm.demo.service_desk import desk_write
 from crm.models import AuditEntry, Channel, OutboundEmail, Role, User
 from crm.services import audit_record
 from customers.identifiers import search_key
@@ -74,6 +75,7 @@ from stores.models import (
     StoreRole,
 )
 from stores.services import stock_adjust
+from tickets.models import Inquiry
 
 # The audit entry that marks a finished seed: with it, seed_demo only prints the logins.
 SEED_ACTION = "demo.seed"
@@ -92,7 +94,8 @@ _COMMENT_CHANNEL = {
 class Command(BaseCommand):
     help = (
         "Load demo data (6 stores and a warehouse, 300 products with their stock, staff logins, "
-        "story customers, a generated crowd, and pickups and returns at the first stores) into an "
+        "story customers, a generated crowd, pickups and returns at the first stores, and a "
+        "service desk with inquiries from every channel) into an "
         "empty database and print the logins. "
         "Does nothing but print the logins when the demo data is already there."
     )
@@ -125,7 +128,7 @@ class Command(BaseCommand):
         _check_empty()
 
         started = time.perf_counter()
-        with _quiet("celery.app.trace"):
+        with _quiet("celery.app.trace"), _quiet("tickets.services.email_intake"):
             made = demo_load(
                 customers=customers,
                 seed=seed,
@@ -234,6 +237,12 @@ def demo_load(
         done += len(plans)
         if progress is not None:
             progress(done, crowd, started)
+    # Each inquiry commits on its own, so that it is routed and acknowledged (in-process) before
+    # the demo replies to it or moves it back in time.
+    with redirect_stdout(io.StringIO()):
+        desk_write(
+            users=world.users, workplaces=world.workplaces, stories=stories, now=timezone.now()
+        )
 
     made = {
         "stores": Store.objects.count(),
@@ -247,6 +256,7 @@ def demo_load(
         "comments": Comment.objects.count(),
         "pickups": Pickup.objects.count(),
         "returns": Return.objects.count(),
+        "inquiries": Inquiry.objects.count(),
         "e-mails in the outbox": OutboundEmail.objects.count(),
         "open merge suggestions": MergeSuggestion.objects.filter(
             status=MergeSuggestionStatus.OPEN

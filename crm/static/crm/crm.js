@@ -82,3 +82,48 @@
 document.addEventListener("click", (event) => {
   if (event.target instanceof Element && event.target.closest("[data-print]")) window.print();
 });
+
+// The inquiry page: a canned response chosen from the list is inserted into the reply where the
+// cursor is, to be adapted before sending. The list shows only when this script runs.
+document.addEventListener("DOMContentLoaded", () => {
+  document.querySelectorAll("[data-canned]").forEach((element) => element.classList.remove("d-none"));
+});
+document.addEventListener("change", (event) => {
+  const select = event.target;
+  if (!(select instanceof HTMLSelectElement) || !select.dataset.cannedTarget) return;
+  const option = select.selectedOptions[0];
+  const field = document.getElementById(select.dataset.cannedTarget);
+  if (!option || !option.value || !(field instanceof HTMLTextAreaElement)) return;
+  const body = option.dataset.body || "";
+  const start = field.selectionStart ?? field.value.length;
+  const end = field.selectionEnd ?? field.value.length;
+  field.setRangeText(body, start, end, "end");
+  field.dispatchEvent(new Event("input", { bubbles: true }));
+  select.value = "";
+  field.focus();
+});
+
+// Forms that undo work ask first (data-confirm="question"); inline handlers are not allowed.
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form instanceof HTMLFormElement && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    event.preventDefault();
+  }
+});
+
+// A checkbox with data-enables="<id>" enables the fieldset it names only while ticked (the
+// call-back window of the web form). Without scripts the fields simply stay enabled.
+(() => {
+  "use strict";
+  const sync = (box) => {
+    const target = document.getElementById(box.dataset.enables || "");
+    if (target) target.disabled = !box.checked;
+  };
+  document.addEventListener("DOMContentLoaded", () => {
+    document.querySelectorAll("input[type=checkbox][data-enables]").forEach(sync);
+  });
+  document.addEventListener("change", (event) => {
+    const box = event.target;
+    if (box instanceof HTMLInputElement && box.dataset.enables) sync(box);
+  });
+})();
