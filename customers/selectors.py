@@ -29,6 +29,7 @@ from customers.models import (
     MergeSuggestionStatus,
 )
 from orders.models import Order
+from tickets.models import REFERENCE_OFFSET, Inquiry
 
 SEARCH_LIMIT = 25
 # Deep pages of a name search cost more the deeper they go; past this, refine the search.
@@ -36,6 +37,8 @@ SEARCH_MAX_PAGES = 200
 TIMELINE_PAGE = 25
 CONTACT_KINDS = (ActivityKind.COMMENT_ADDED,)
 _PHONE_CHARACTERS = re.compile(r"^[\d\s().+\-/]+$")
+# An inquiry's reference as customers quote it: "R-10234", "r10234", "#R-10234".
+_INQUIRY_REFERENCE = re.compile(r"^#?R-?(\d{1,12})$", re.IGNORECASE)
 
 
 def _customer_list() -> QuerySet[Customer]:
@@ -130,6 +133,16 @@ def _identifier_matches(query: str) -> Iterator[tuple[str, list[int]]]:
         yield (
             "order number",
             list(Order.objects.filter(number=query.upper()).values_list("customer_id", flat=True)),
+        )
+    if reference := _INQUIRY_REFERENCE.match(query):
+        inquiry_id = int(reference.group(1)) - REFERENCE_OFFSET
+        yield (
+            "inquiry reference",
+            list(
+                Inquiry.objects.filter(pk=inquiry_id, customer__isnull=False).values_list(
+                    "customer_id", flat=True
+                )
+            ),
         )
 
 

@@ -279,6 +279,12 @@ class Inquiry(models.Model):
                 condition=models.Q(routed_at__isnull=True),
                 name="inquiry_unrouted_idx",
             ),
+            # The queues' recent satisfaction.
+            models.Index(
+                fields=["rated_at"],
+                condition=models.Q(rating__isnull=False),
+                name="inquiry_rated_idx",
+            ),
         ]
 
     def __str__(self) -> str:

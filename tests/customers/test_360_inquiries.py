@@ -141,3 +141,26 @@ def test_store_staff_see_only_their_stores_inquiries_on_the_card(maya):
     page = signed_in(manager).get(reverse("customers:detail", args=[maya.pk]))
 
     assert page.context["inquiries"].latest == [ours]
+
+
+@pytest.mark.parametrize("typed", ["{ref}", "{ref_lower}", "#{ref}", "{digits}"])
+def test_a_rep_finds_the_customer_by_an_inquiry_reference(typed, maya, rep):
+    inquiry = web_inquiry(email="maya@example.com")
+    query = typed.format(
+        ref=inquiry.reference,
+        ref_lower=inquiry.reference.lower(),
+        digits="R" + inquiry.reference.removeprefix("R-"),
+    )
+
+    response = signed_in(rep).get(reverse("customers:search"), {"q": query})
+
+    # One match opens her 360 page at once, as for every exact identifier.
+    assert response.status_code == 302
+    assert response.url == maya.get_absolute_url()
+
+
+def test_an_unknown_reference_finds_nobody(maya, rep):
+    response = signed_in(rep).get(reverse("customers:search"), {"q": "R-99999999"})
+
+    assert response.status_code == 200
+    assert "No customer matches" in response.content.decode()

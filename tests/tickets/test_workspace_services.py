@@ -1,5 +1,6 @@
 """What agents do on an inquiry, against PostgreSQL and a real SMTP server on loopback."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -25,6 +26,7 @@ from tickets.models import (
     MessageKind,
     Priority,
     QueueMembership,
+    SlaPolicy,
 )
 from tickets.services.inquiries import IncomingMessage, inquiry_open, inquiry_receive
 from tickets.services.workspace import (
@@ -45,6 +47,15 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def rep():
     return UserFactory(role=Role.REP, first_name="Rita", last_name="Rep")
+
+
+def inquiry_due(inquiry: Inquiry) -> tuple[timedelta, timedelta]:
+    """How long after its arrival the first response and the resolution are due."""
+    inquiry = Inquiry.objects.get(pk=inquiry.pk)
+    return (
+        inquiry.first_response_due_at - inquiry.created_at,
+        inquiry.resolution_due_at - inquiry.created_at,
+    )
 
 
 def mailed_inquiry() -> Inquiry:
@@ -188,6 +199,26 @@ class TestChanges:
 
         assert inquiry.queue == second and inquiry.assignee is None
         assert inquiry.events.filter(kind=EventKind.QUEUE, new_value=second.name).exists()
+
+    def test_the_sla_follows_the_new_queue_and_priority(
+        self, rep, django_capture_on_commit_callbacks
+    ):
+        fast = QueueFactory.create()
+        SlaPolicy.objects.create(
+            queue=fast, priority=Priority.NORMAL, first_response_minutes=30, resolution_minutes=600
+        )
+        SlaPolicy.objects.create(
+            queue=fast, priority=Priority.URGENT, first_response_minutes=10, resolution_minutes=60
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            inquiry = web_inquiry()  # routed to the default queue
+        assert inquiry_due(inquiry) == (timedelta(hours=6), timedelta(days=3))
+
+        inquiry = inquiry_set_queue(inquiry=inquiry, queue=fast, actor=rep)
+        assert inquiry_due(inquiry) == (timedelta(minutes=30), timedelta(hours=10))
+
+        inquiry = inquiry_set_priority(inquiry=inquiry, priority=Priority.URGENT, actor=rep)
+        assert inquiry_due(inquiry) == (timedelta(minutes=10), timedelta(hours=1))
 
     def test_tags_are_cleaned(self, rep):
         inquiry = inquiry_set_tags(

@@ -17,7 +17,13 @@ from tickets.models import (
     MessageKind,
     QueueMembership,
 )
-from tickets.services.inquiries import IncomingMessage, inquiry_open, inquiry_receive
+from tickets.services.customer_side import inquiry_rate
+from tickets.services.inquiries import (
+    IncomingMessage,
+    inquiry_open,
+    inquiry_receive,
+    inquiry_set_status,
+)
 from tickets.services.workspace import inquiry_assign, inquiry_note_add, inquiry_set_queue
 
 pytestmark = pytest.mark.django_db
@@ -114,6 +120,21 @@ class TestQueuePage:
         assert first.context["next_link"] == "?sort=newest&page=2"
         assert len(second.context["q"].rows) == 2
 
+    def test_the_queue_shows_its_customers_ratings(self, rep, queue):
+        for rating in (5, 4):
+            inquiry = web_inquiry(email=f"r{rating}@example.com")
+            inquiry_set_queue(inquiry=inquiry, queue=queue, actor=rep)
+            inquiry_set_status(inquiry=inquiry, status=InquiryStatus.RESOLVED, actor=rep)
+            inquiry_rate(inquiry=inquiry, rating=rating, comment="", actor=None)
+
+        page = signed_in(rep).get(reverse("tickets:queue"), {"status": "resolved"})
+
+        listed = next(q for q in page.context["q"].queues if q.slug == queue.slug)
+        assert (listed.rating, listed.ratings) == (4.5, 2)
+        html = page.content.decode()
+        assert "4.5 <span class=\"visually-hidden\">out of 5 from </span>(2)" in html
+        assert "5/5" in html and "4/5" in html
+
     @pytest.mark.parametrize("count", [2, 30])
     def test_query_budget_does_not_grow_with_the_list(
         self, count, rep, queue, django_assert_num_queries
@@ -124,8 +145,8 @@ class TestQueuePage:
             inquiry_assign(inquiry=inquiry, assignee=rep, actor=rep)
         client = signed_in(rep)
 
-        # session, user, tab counts, queue counts, queues, page count, page
-        with django_assert_num_queries(7):
+        # session, user, tab counts, queue counts, queue ratings, queues, page count, page
+        with django_assert_num_queries(8):
             response = client.get(reverse("tickets:queue"))
 
         assert response.status_code == 200

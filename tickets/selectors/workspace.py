@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, Count, F, Q, QuerySet, When, Window
+from django.db.models import Avg, Case, Count, F, Q, QuerySet, When, Window
 from django.utils import timezone
 from django.utils.html import strip_tags
 
@@ -42,6 +42,7 @@ QUEUE_PAGE_SIZE = 25
 CALLBACK_PAGE_SIZE = 50
 # "Breaching soon": an SLA due time within this much from now, or already past.
 BREACHING_SOON = timedelta(hours=1)
+RATINGS_WINDOW = timedelta(days=30)
 ORDER_CHOICES_LIMIT = 20
 MERGE_CANDIDATES_LIMIT = 20
 
@@ -172,6 +173,9 @@ class QueueCount:
     slug: str
     name: str
     count: int
+    # Customers' ratings of the queue's answers over the last RATINGS_WINDOW.
+    rating: float | None = None
+    ratings: int = 0
 
 
 @dataclass
@@ -218,8 +222,9 @@ def _ordered(inquiries: QuerySet[Inquiry], sort: str) -> QuerySet[Inquiry]:
 
 
 def inquiry_queue_page(*, user: User, filters: QueueFilters, page: str | int = 1) -> QueuePage:
-    """One page of the workspace list with its tab and queue counts, in six queries whatever the
-    number of inquiries: tab counts, queue counts, the queues, the page count and the page."""
+    """One page of the workspace list with its tab and queue counts, in seven queries whatever the
+    number of inquiries: tab counts, queue counts, the queues' recent ratings, the queues, the
+    page count and the page."""
     now = timezone.now()
     visible = _with_sla_due(visible_inquiries(user).filter(merged_into__isnull=True))
     open_visible = visible.filter(status__in=OPEN_STATUSES)
@@ -238,8 +243,20 @@ def inquiry_queue_page(*, user: User, filters: QueueFilters, page: str | int = 1
         .annotate(n=Count("pk"))
         .values_list("queue_id", "n")
     )
+    ratings = {
+        row["queue_id"]: (row["average"], row["count"])
+        for row in visible.filter(rated_at__gte=now - RATINGS_WINDOW)
+        .order_by()
+        .values("queue_id")
+        .annotate(average=Avg("rating"), count=Count("pk"))
+    }
     queues = [
-        QueueCount(queue.slug, queue.name, per_queue.get(queue.pk, 0))
+        QueueCount(
+            queue.slug,
+            queue.name,
+            per_queue.get(queue.pk, 0),
+            *ratings.get(queue.pk, (None, 0)),
+        )
         for queue in Queue.objects.only("pk", "slug", "name")
     ]
     if per_queue.get(None):

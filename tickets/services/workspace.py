@@ -30,6 +30,7 @@ from tickets.models import (
     Queue,
     QueueMembership,
 )
+from tickets.services import sla
 from tickets.services.callbacks import staff_store
 from tickets.services.inquiries import (
     TEXT_MAX_LENGTH,
@@ -208,7 +209,8 @@ def _event(
 
 @transaction.atomic
 def inquiry_set_priority(*, inquiry: Inquiry, priority: int, actor: User) -> Inquiry:
-    """Change how urgent the inquiry is; the history shows who changed it."""
+    """Change how urgent the inquiry is; its SLA due times follow the queue's policy for the new
+    priority. The history shows who changed it."""
     inquiry = _locked(inquiry)
     if priority not in Priority.values:
         raise ValidationError({"priority": ["Choose low, normal, high or urgent."]})
@@ -216,7 +218,10 @@ def inquiry_set_priority(*, inquiry: Inquiry, priority: int, actor: User) -> Inq
         return inquiry
     old = inquiry.get_priority_display()
     inquiry.priority = priority
-    inquiry.save(update_fields=["priority", "updated_at"])
+    sla.sla_start(inquiry=inquiry)
+    inquiry.save(
+        update_fields=["priority", "first_response_due_at", "resolution_due_at", "updated_at"]
+    )
     _event(inquiry, EventKind.PRIORITY, old, inquiry.get_priority_display(), actor)
     audit_record(actor=actor, action="inquiry.priority", obj=inquiry, data={"to": priority})
     return inquiry
@@ -224,14 +229,16 @@ def inquiry_set_priority(*, inquiry: Inquiry, priority: int, actor: User) -> Inq
 
 @transaction.atomic
 def inquiry_set_queue(*, inquiry: Inquiry, queue: Queue, actor: User) -> Inquiry:
-    """Hand the inquiry to another team. An assignee who is not in that team lets it go."""
+    """Hand the inquiry to another team, whose SLA policy then sets its due times. An assignee
+    who is not in that team lets it go."""
     inquiry = _locked(inquiry)
     _not_merged(inquiry)
     if queue.pk == inquiry.queue_id:
         return inquiry
     old = inquiry.queue
     inquiry.queue = queue
-    fields = ["queue", "updated_at"]
+    sla.sla_start(inquiry=inquiry)
+    fields = ["queue", "first_response_due_at", "resolution_due_at", "updated_at"]
     if (
         inquiry.assignee_id is not None
         and not queue.memberships.filter(user_id=inquiry.assignee_id).exists()
