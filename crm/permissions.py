@@ -17,6 +17,8 @@ from stores.models import Store, StoreKind
 STAFF_ROLES = frozenset({Role.ASSOCIATE, Role.MANAGER, Role.REP, Role.SUPERVISOR, Role.ADMIN})
 STORE_ROLES = frozenset({Role.ASSOCIATE, Role.MANAGER})
 MERGE_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
+# The call center's work on inquiries: reply, change, assign, merge, in every queue.
+INQUIRY_WORKER_ROLES = frozenset({Role.REP, Role.SUPERVISOR, Role.ADMIN})
 
 AnyUser = User | AnonymousUser
 
@@ -52,6 +54,17 @@ def can_comment(user: AnyUser) -> bool:
 
 
 def can_merge_customers(user: AnyUser) -> bool:
+    return is_staff_member(user) and cast(User, user).role in MERGE_ROLES
+
+
+def can_work_inquiries(user: AnyUser) -> bool:
+    """Reply, change, assign, merge: the call center's work on every inquiry. Store staff see
+    (and note on) the inquiries reported at their stores only."""
+    return is_staff_member(user) and cast(User, user).role in INQUIRY_WORKER_ROLES
+
+
+def can_manage_routing(user: AnyUser) -> bool:
+    """Supervisors and admins decide where inquiries go; reps and store staff work them."""
     return is_staff_member(user) and cast(User, user).role in MERGE_ROLES
 
 

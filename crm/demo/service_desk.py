@@ -5,8 +5,9 @@ Inquiries are opened now and then moved back in time, so that the queue shows ti
 comfortable, close to their target, and breached.
 """
 
+import zoneinfo
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
@@ -41,6 +42,7 @@ from tickets.services.inquiries import (
 )
 from tickets.services.workspace import inquiry_note_add, inquiry_reply
 
+MAYA_ZONE = zoneinfo.ZoneInfo("America/Los_Angeles")
 CANNED = (
     (
         "Refund timing",
@@ -220,11 +222,15 @@ def _story_inquiries_write(
     inquiry_set_status(inquiry=torn, status=InquiryStatus.WAITING, actor=rep)
     _move_back(torn, timedelta(hours=20))
 
+    # Tomorrow morning, her time.
+    morning = datetime.combine(
+        now.astimezone(MAYA_ZONE).date() + timedelta(days=1), time(10), tzinfo=MAYA_ZONE
+    )
     callback_request(
         customer=maya,
         phone="(415) 555-0134",
-        window_start=now + timedelta(hours=3),
-        window_end=now + timedelta(hours=5),
+        window_start=morning,
+        window_end=morning + timedelta(hours=2),
         note="Questions about the loyalty programme.",
         channel=Channel.PORTAL,
         actor=users["customer"],

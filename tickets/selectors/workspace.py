@@ -10,15 +10,14 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import cast
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Avg, Case, Count, F, Q, QuerySet, When, Window
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from crm.models import Role, User
-from crm.permissions import AnyUser, is_staff_member, stores_worked_at
+from crm.models import User
+from crm.permissions import AnyUser, can_work_inquiries, is_staff_member, stores_worked_at
 from customers.models import Customer
 from customers.selectors import CustomerFigures, customer_figures, recent_orders
 from orders.models import Order
@@ -37,7 +36,6 @@ from tickets.models import (
 )
 from tickets.services.callbacks import CALLBACK_MISSES_FLAGGED
 
-INQUIRY_WORKER_ROLES = frozenset({Role.REP, Role.SUPERVISOR, Role.ADMIN})
 QUEUE_PAGE_SIZE = 25
 CALLBACK_PAGE_SIZE = 50
 # "Breaching soon": an SLA due time within this much from now, or already past.
@@ -45,11 +43,6 @@ BREACHING_SOON = timedelta(hours=1)
 RATINGS_WINDOW = timedelta(days=30)
 ORDER_CHOICES_LIMIT = 20
 MERGE_CANDIDATES_LIMIT = 20
-
-
-def can_work_inquiries(user: AnyUser) -> bool:
-    """Reply, change, assign, merge: the call center's work on every inquiry."""
-    return is_staff_member(user) and cast(User, user).role in INQUIRY_WORKER_ROLES
 
 
 def visible_inquiries(user: AnyUser) -> QuerySet[Inquiry]:

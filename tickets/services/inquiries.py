@@ -282,7 +282,8 @@ def inquiry_open(
     InquiryEvent.objects.create(
         inquiry=inquiry, kind=EventKind.STATUS, new_value=InquiryStatus.NEW, actor=actor
     )
-    if customer is not None:
+    # A call-back request writes its own timeline entry, with the number and the window.
+    if customer is not None and channel != Channel.CALLBACK:
         activity_record(
             customer=customer,
             # A call a rep logs is the call itself on the timeline.

@@ -61,8 +61,10 @@ def sla_targets(*, queue: Queue | None, priority: int) -> SlaTargets:
 
 
 def sla_start(*, inquiry: Inquiry) -> None:
-    """Set the due times of a newly routed inquiry, counted from its arrival. The caller saves."""
-    if inquiry.queue is None:
+    """Set the due times of a newly routed inquiry, counted from its arrival. Automated mail
+    (auto-replies, bounces) waits for no answer: it has none. The caller saves."""
+    if inquiry.queue is None or inquiry.automated_reason:
+        inquiry.first_response_due_at = inquiry.resolution_due_at = None
         return
     targets = sla_targets(queue=inquiry.queue, priority=inquiry.priority)
     inquiry.first_response_due_at = targets.due(

@@ -8,19 +8,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from crm.models import Role, User
-from crm.permissions import AnyUser, HtmxHttpRequest, is_staff_member, require
+from crm.models import User
+from crm.permissions import HtmxHttpRequest, can_manage_routing, require
 from tickets.forms.rules import RoutingRuleForm
 from tickets.models import RoutingRule
 from tickets.selectors import routing as selectors
 from tickets.services import routing as services
-
-ROUTING_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
-
-
-def can_manage_routing(user: AnyUser) -> bool:
-    """Supervisors and admins decide where inquiries go; reps and store staff work them."""
-    return is_staff_member(user) and cast(User, user).role in ROUTING_ROLES
 
 
 def _rule(rule_id: int) -> RoutingRule:

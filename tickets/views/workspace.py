@@ -15,7 +15,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
 from crm.models import Channel, User
-from crm.permissions import staff_required
+from crm.permissions import can_work_inquiries, staff_required
 from customers.selectors import recent_orders
 from tickets.forms.workspace import (
     AssigneeForm,
@@ -50,7 +50,7 @@ def _visible(request: HttpRequest, inquiry_id: int) -> Inquiry:
 def _workable(request: HttpRequest, inquiry_id: int) -> Inquiry:
     """An inquiry the user may see and change: store staff see their stores' but only note."""
     inquiry = _visible(request, inquiry_id)
-    if not selectors.can_work_inquiries(request.user):
+    if not can_work_inquiries(request.user):
         raise PermissionDenied
     return inquiry
 
@@ -114,7 +114,7 @@ def _detail_context(
     note_form: NoteForm | None = None,
 ) -> dict[str, Any]:
     page = selectors.inquiry_page(user=_user(request), inquiry=inquiry)
-    working = selectors.can_work_inquiries(request.user)
+    working = can_work_inquiries(request.user)
     return {
         "inquiry": inquiry,
         "page": page,
