@@ -132,7 +132,7 @@ class TestQueuePage:
         listed = next(q for q in page.context["q"].queues if q.slug == queue.slug)
         assert (listed.rating, listed.ratings) == (4.5, 2)
         html = page.content.decode()
-        assert "4.5 <span class=\"visually-hidden\">out of 5 from </span>(2)" in html
+        assert '4.5 <span class="visually-hidden">out of 5 from </span>(2)' in html
         assert "5/5" in html and "4/5" in html
 
     @pytest.mark.parametrize("count", [2, 30])
