@@ -156,7 +156,7 @@ def test_a_rep_finds_the_customer_by_an_inquiry_reference(typed, maya, rep):
 
     # One match opens her 360 page at once, as for every exact identifier.
     assert response.status_code == 302
-    assert response.url == maya.get_absolute_url()
+    assert response["Location"] == maya.get_absolute_url()
 
 
 def test_an_unknown_reference_finds_nobody(maya, rep):

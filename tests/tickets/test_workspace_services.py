@@ -52,6 +52,7 @@ def rep():
 def inquiry_due(inquiry: Inquiry) -> tuple[timedelta, timedelta]:
     """How long after its arrival the first response and the resolution are due."""
     inquiry = Inquiry.objects.get(pk=inquiry.pk)
+    assert inquiry.first_response_due_at and inquiry.resolution_due_at
     return (
         inquiry.first_response_due_at - inquiry.created_at,
         inquiry.resolution_due_at - inquiry.created_at,
