@@ -157,6 +157,11 @@ ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Retail CRM] "
 ACCOUNT_ADAPTER = "crm.adapters.AccountAdapter"
 CRM_SIGNUP_OPEN = env.bool("CRM_SIGNUP_OPEN", default=False)
+# How many proxies (the TLS terminator, a load balancer) stand in front of the web processes: the
+# client address that rate limits count by is read that far from the right of X-Forwarded-For.
+CRM_TRUSTED_PROXY_COUNT = env.int("CRM_TRUSTED_PROXY_COUNT", default=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = CRM_TRUSTED_PROXY_COUNT
+RATELIMIT_IP_META_KEY = "crm.http.client_ip"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("CRM_DEFAULT_TIME_ZONE", default="America/New_York")

@@ -166,3 +166,19 @@ def test_tracking_page_query_budget(client, django_assert_max_num_queries, rep, 
         response = client.get(inquiry.get_tracking_url())
     assert response.status_code == 200
     assert f"Answer {count - 1}" in response.content.decode()
+
+
+def test_behind_a_proxy_each_client_has_its_own_limit(client, settings):
+    settings.CRM_TRUSTED_PROXY_COUNT = 1
+    inquiry = web_inquiry()
+    for _ in range(30):
+        client.get(
+            reverse("support:track", args=[secrets.token_urlsafe(32)]),
+            HTTP_X_FORWARDED_FOR="203.0.113.7",
+        )
+    # The guesser is stopped, however it names itself further left; another client is not.
+    for forged in ("203.0.113.7", "198.51.100.1, 203.0.113.7"):
+        response = client.get(inquiry.get_tracking_url(), HTTP_X_FORWARDED_FOR=forged)
+        assert response.status_code == 429
+    response = client.get(inquiry.get_tracking_url(), HTTP_X_FORWARDED_FOR="198.51.100.2")
+    assert response.status_code == 200
