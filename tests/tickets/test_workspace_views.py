@@ -162,6 +162,18 @@ def email_inquiry(**message) -> Inquiry:
 
 
 class TestInquiryPage:
+    def test_a_refused_acknowledgement_is_visible_with_the_servers_answer(
+        self, rep, mailer_to_sink, django_capture_on_commit_callbacks
+    ):
+        mailer_to_sink.answer_next("550 5.1.1 No such mailbox")
+        with django_capture_on_commit_callbacks(execute=True):
+            inquiry = web_inquiry(email="gone@example.com")
+
+        html = signed_in(rep).get(reverse("tickets:inquiry", args=[inquiry.pk])).content.decode()
+
+        assert "Not delivered to gone@example.com" in html
+        assert "550 5.1.1 No such mailbox" in html
+
     def test_the_conversation_marks_internal_notes_and_escapes_everything(self, rep):
         inquiry = email_inquiry(
             text="",

@@ -347,6 +347,7 @@ def inquiry_for_page(*, user: AnyUser, inquiry_id: int) -> Inquiry | None:
             "merged_into",
             "related_to",
             "opened_by",
+            "acknowledgement",
         )
         .filter(pk=inquiry_id)
         .first()
