@@ -1,12 +1,21 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from crm.models import AuditEntry, OutboundEmail, OutboundEmailStatus, User
-from crm.services import email_resend
+from crm.models import (
+    AuditEntry,
+    Channel,
+    IntegrationToken,
+    OutboundEmail,
+    OutboundEmailStatus,
+    Scope,
+    User,
+)
+from crm.services import email_resend, token_create, token_revoke
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -97,3 +106,80 @@ class OutboundEmailAdmin(ReadOnlyAdmin):
                 f"{skipped} e-mail(s) skipped: only failed e-mail is sent again.",
                 messages.WARNING,
             )
+
+
+class IntegrationTokenForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(
+        choices=Scope.choices, widget=forms.CheckboxSelectMultiple, required=True
+    )
+    channels = forms.MultipleChoiceField(
+        choices=Channel.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="The channels whose orders, customers and inquiries it may write.",
+    )
+
+    class Meta:
+        model = IntegrationToken
+        fields = ["name", "scopes", "channels", "stores", "all_stores"]
+        help_texts = {
+            "all_stores": "Write for any store (a web shop with pickups everywhere). Otherwise "
+            "only for the stores chosen above.",
+        }
+
+
+@admin.register(IntegrationToken)
+class IntegrationTokenAdmin(admin.ModelAdmin):
+    """Tokens are made here and shown once; afterwards they can only be looked at or revoked."""
+
+    form = IntegrationTokenForm
+    list_display = ["name", "prefix", "scope_list", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix"]
+    actions = ["revoke"]
+    filter_horizontal = ["stores"]
+
+    @admin.display(description="scopes")
+    def scope_list(self, obj: IntegrationToken) -> str:
+        return ", ".join(obj.scopes)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        if obj is None:
+            return []
+        return ["name", "prefix", "scopes", "channels", "stores", "all_stores", "created_by",
+                "created_at", "last_used_at", "revoked_at"]  # fmt: skip
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ["name", "scopes", "channels", "stores", "all_stores"]
+        return self.get_readonly_fields(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # revoked tokens stay, for the audit trail
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            return
+        token, secret = token_create(
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            channels=form.cleaned_data["channels"],
+            stores=list(form.cleaned_data["stores"]),
+            all_stores=form.cleaned_data["all_stores"],
+            actor=request.user,  # type: ignore[arg-type]
+        )
+        obj.pk = token.pk
+        self.message_user(
+            request,
+            f"Token for {token.name}: {secret} — copy it now, it is not shown again.",
+            messages.WARNING,
+        )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """token_create saved the stores already."""
+
+    @admin.action(description="Revoke")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[IntegrationToken]) -> None:
+        for token in queryset:
+            token_revoke(token=token, actor=request.user)  # type: ignore[arg-type]
+        self.message_user(request, f"{queryset.count()} token(s) revoked.")

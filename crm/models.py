@@ -152,3 +152,77 @@ class OutboundEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.subject} → {', '.join(self.to)}"
+
+
+class Scope(models.TextChoices):
+    """What an integration token may do. Writes are further limited to the token's channels and
+    stores."""
+
+    CUSTOMERS_READ = "customers:read", "Read customers and their timelines"
+    CUSTOMERS_WRITE = "customers:write", "Create and update customers"
+    CUSTOMERS_MERGE = "customers:merge", "Merge customers (supervisor tokens)"
+    ORDERS_READ = "orders:read", "Read orders, pickups and returns"
+    ORDERS_WRITE = "orders:write", "Record orders, pickups and returns"
+    INQUIRIES_READ = "inquiries:read", "Read inquiries"
+    INQUIRIES_WRITE = "inquiries:write", "Open inquiries and add messages"
+    MARKETING_READ = "marketing:read", "Read marketing touches and web activity"
+    MARKETING_WRITE = "marketing:write", "Record marketing touches and web activity"
+
+
+TOKEN_PREFIX_LENGTH = 12
+
+
+class IntegrationToken(models.Model):
+    """A credential of another system (web shop, point of sale, mail gateway). Only a hash of the
+    secret is kept: the whole token is shown once, when it is made."""
+
+    name = models.CharField(max_length=100, help_text="Which system uses it, e.g. 'Web shop'.")
+    # The token's public part, to find it without scanning hashes: "crm_<prefix>_<secret>".
+    prefix = models.CharField(max_length=TOKEN_PREFIX_LENGTH, unique=True, editable=False)
+    secret_hash = models.CharField(max_length=64, editable=False)
+    scopes = models.JSONField(default=list, help_text="Scope values, e.g. ['orders:write'].")
+    # Writes: only in these channels, and only for these stores (all_stores: any store).
+    channels = models.JSONField(default=list, blank=True)
+    stores = models.ManyToManyField("stores.Store", blank=True, related_name="+")
+    all_stores = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (crm_{self.prefix}_…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class IdempotencyKey(models.Model):
+    """The answer to a POST sent with an Idempotency-Key: a replay gets it again, byte for byte.
+    The row is inserted before the work, in the request's transaction, so a concurrent duplicate
+    waits on the unique index and then finds the answer."""
+
+    # Who sent it: "token:<id>" or "user:<id>"; keys are only unique per sender.
+    owner = models.CharField(max_length=40)
+    key = models.CharField(max_length=255)
+    method = models.CharField(max_length=10)
+    path = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "key"], name="idempotency_key_once")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_age_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.owner} {self.key}"

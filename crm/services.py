@@ -1,6 +1,8 @@
 """Writes shared by every app: the audit log and the outbound e-mail outbox."""
 
+import hashlib
 import random
+import secrets
 import smtplib
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -20,9 +22,13 @@ from django.utils import timezone
 from crm.models import (
     OUTBOX_KEY_MAX_LENGTH,
     OUTBOX_SUBJECT_MAX_LENGTH,
+    TOKEN_PREFIX_LENGTH,
     AuditEntry,
+    Channel,
+    IntegrationToken,
     OutboundEmail,
     OutboundEmailStatus,
+    Scope,
     User,
 )
 
@@ -30,6 +36,7 @@ if TYPE_CHECKING:
     from celery import Task
 
     from customers.models import Customer
+    from stores.models import Store
 
 # RFC 3834: automatic mail says so, so that auto-responders and ticket systems don't answer it.
 AUTOMATIC_HEADERS = {"Auto-Submitted": "auto-replied", "X-Auto-Response-Suppress": "All"}
@@ -303,3 +310,58 @@ def email_resend(*, email: OutboundEmail, actor: User) -> OutboundEmail:
         )
         _send_on_commit(email.pk)
     return email
+
+
+def token_create(
+    *,
+    name: str,
+    scopes: Sequence[str],
+    actor: User,
+    channels: Sequence[str] = (),
+    stores: Sequence["Store"] = (),
+    all_stores: bool = False,
+) -> tuple[IntegrationToken, str]:
+    """Make an integration token and return it with its whole secret, which is shown this once:
+    only its hash is kept. Scopes and channels must be known ones."""
+    errors: dict[str, list[str]] = {}
+    unknown = sorted(set(scopes) - set(Scope.values))
+    if not scopes or unknown:
+        errors["scopes"] = [f"Choose at least one known scope (unknown: {', '.join(unknown)})."]
+    unknown_channels = sorted(set(channels) - set(Channel.values))
+    if unknown_channels:
+        errors["channels"] = [f"Unknown channels: {', '.join(unknown_channels)}."]
+    if not name.strip():
+        errors["name"] = ["Name the system that will use the token."]
+    if errors:
+        raise ValidationError(errors)
+    prefix = secrets.token_hex(TOKEN_PREFIX_LENGTH // 2)
+    secret = secrets.token_urlsafe(32)
+    with transaction.atomic():
+        token = IntegrationToken.objects.create(
+            name=name.strip(),
+            prefix=prefix,
+            secret_hash=hashlib.sha256(secret.encode()).hexdigest(),
+            scopes=sorted(set(scopes)),
+            channels=sorted(set(channels)),
+            all_stores=all_stores,
+            created_by=actor,
+        )
+        token.stores.set(stores)
+        audit_record(
+            actor=actor,
+            action="token.create",
+            obj=token,
+            data={"scopes": token.scopes, "channels": token.channels},
+        )
+    return token, f"crm_{prefix}_{secret}"
+
+
+def token_revoke(*, token: IntegrationToken, actor: User) -> IntegrationToken:
+    """Revoke a token: every request with it is refused from now on."""
+    with transaction.atomic():
+        token = IntegrationToken.objects.select_for_update().get(pk=token.pk)
+        if token.revoked_at is None:
+            token.revoked_at = timezone.now()
+            token.save(update_fields=["revoked_at"])
+            audit_record(actor=actor, action="token.revoke", obj=token)
+    return token

@@ -15,5 +15,6 @@ urlpatterns = [
     path("inquiries/", include("tickets.urls")),
     path("", include("tickets.customer_urls")),
     path("inbound/", include("tickets.inbound_urls")),
+    path("api/", include("crm.api.urls")),
     path("admin/", admin.site.urls),
 ]

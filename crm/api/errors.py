@@ -1,0 +1,83 @@
+"""One error shape for the whole API:
+
+    {"error": {"status": 400, "code": "invalid", "message": "...", "fields": {"lines": ["..."]}}}
+
+`fields` maps each bad field (nested fields with dots, list items with their index) to its
+messages; a service's ValidationError becomes the same 400 as a serializer's."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+
+def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    if isinstance(detail, dict):
+        fields: dict[str, list[str]] = {}
+        for key, value in detail.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            for field, messages in _flatten(value, name).items():
+                fields.setdefault(field, []).extend(messages)
+        return fields
+    if isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            return {prefix or "non_field_errors": [str(item) for item in detail]}
+        fields = {}
+        for index, item in enumerate(detail):
+            for field, messages in _flatten(
+                item, f"{prefix}.{index}" if prefix else str(index)
+            ).items():
+                fields.setdefault(field, []).extend(messages)
+        return fields
+    return {prefix or "non_field_errors": [str(detail)]}
+
+
+def django_validation_to_drf(error: DjangoValidationError) -> exceptions.ValidationError:
+    if hasattr(error, "error_dict"):
+        return exceptions.ValidationError(error.message_dict)
+    return exceptions.ValidationError({"non_field_errors": error.messages})
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DjangoValidationError):
+        exc = django_validation_to_drf(exc)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    response = exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        fields = _flatten(exc.detail)
+        message = "Some fields are not valid." if fields else "The request is not valid."
+        code = "invalid"
+    else:
+        detail = getattr(exc, "detail", "")
+        message = str(detail) if detail else str(exc)
+        code = str(getattr(detail, "code", None) or getattr(exc, "default_code", "error"))
+        fields = {}
+    response.data = {
+        "error": {
+            "status": response.status_code,
+            "code": str(code),
+            "message": message,
+            "fields": fields,
+        }
+    }
+    return response
+
+
+def error_response(status_code: int, code: str, message: str, **fields: list[str]) -> Response:
+    """An error in the API's shape, for views that answer without raising."""
+    return Response(
+        {"error": {"status": status_code, "code": code, "message": message, "fields": fields}},
+        status=status_code,
+    )
+
+
+__all__ = ["api_exception_handler", "django_validation_to_drf", "error_response", "status"]

@@ -1,0 +1,1 @@
+"""The customers endpoints of the REST API."""

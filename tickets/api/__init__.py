@@ -1,0 +1,1 @@
+"""The tickets endpoints of the REST API."""
