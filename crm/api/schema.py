@@ -22,13 +22,17 @@ class IntegrationTokenScheme(OpenApiAuthenticationExtension):
 
 
 class ErrorDetailSerializer(serializers.Serializer):
-    status = serializers.IntegerField()
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()),
-        help_text="Messages by field; nested fields with dots, list items by index.",
-    )
+    # Declared here, not as attributes: one of them is called "fields", as Serializer.fields is.
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {
+            "status": serializers.IntegerField(),
+            "code": serializers.CharField(),
+            "message": serializers.CharField(),
+            "fields": serializers.DictField(
+                child=serializers.ListField(child=serializers.CharField()),
+                help_text="Messages by field; nested fields with dots, list items by index.",
+            ),
+        }
 
 
 class ErrorSerializer(serializers.Serializer):
