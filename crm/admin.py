@@ -3,10 +3,13 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from crm.models import (
+    WEBHOOK_URL_MAX_LENGTH,
     AuditEntry,
     Channel,
     IntegrationToken,
@@ -14,8 +17,13 @@ from crm.models import (
     OutboundEmailStatus,
     Scope,
     User,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    WebhookEvent,
 )
 from crm.services import email_resend, token_create, token_revoke
+from crm.webhooks import webhook_endpoint_create, webhook_endpoint_update, webhook_resend
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -168,7 +176,8 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
             all_stores=form.cleaned_data["all_stores"],
             actor=request.user,  # type: ignore[arg-type]
         )
-        obj.pk = token.pk
+        # The admin's own "was added" message and redirect use this instance.
+        obj.pk, obj.prefix = token.pk, token.prefix
         self.message_user(
             request,
             f"Token for {token.name}: {secret} — copy it now, it is not shown again.",
@@ -183,3 +192,121 @@ class IntegrationTokenAdmin(admin.ModelAdmin):
         for token in queryset:
             token_revoke(token=token, actor=request.user)  # type: ignore[arg-type]
         self.message_user(request, f"{queryset.count()} token(s) revoked.")
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(
+        max_length=WEBHOOK_URL_MAX_LENGTH,
+        validators=[URLValidator(schemes=["http", "https"])],
+        assume_scheme="https",
+        help_text="Where the events are POSTed (http or https).",
+    )
+    events = forms.MultipleChoiceField(
+        choices=WebhookEvent.choices, widget=forms.CheckboxSelectMultiple, required=True
+    )
+    new_secret = forms.BooleanField(
+        required=False,
+        label="Generate a new secret",
+        help_text="The receiver must then be given the new secret to check signatures.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "description", "events", "is_active"]
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(admin.ModelAdmin):
+    """URLs that are sent the events they subscribed to. Each gets a generated secret, shown here:
+    the receiver needs it to check the X-CRM-Signature header. Endpoints are deactivated, not
+    deleted, so that their delivery log stays."""
+
+    form = WebhookEndpointForm
+    list_display = ["url", "description", "event_list", "is_active", "created_at"]
+    list_filter = ["is_active"]
+    search_fields = ["url", "description"]
+
+    @admin.display(description="events")
+    def event_list(self, obj: WebhookEndpoint) -> str:
+        return ", ".join(obj.events)
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ["url", "description", "events", "is_active"]
+        return ["url", "description", "events", "is_active", "secret", "new_secret",
+                "created_by", "created_at"]  # fmt: skip
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [] if obj is None else ["secret", "created_by", "created_at"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        data = form.cleaned_data
+        fields = {
+            "url": data["url"],
+            "events": data["events"],
+            "description": data["description"],
+            "is_active": data["is_active"],
+            "actor": request.user,
+        }
+        if change:
+            endpoint = webhook_endpoint_update(
+                endpoint=obj, new_secret=data["new_secret"], **fields
+            )
+        else:
+            endpoint = webhook_endpoint_create(**fields)
+        obj.pk = endpoint.pk
+        obj.secret = endpoint.secret
+        if not change or data["new_secret"]:
+            self.message_user(
+                request,
+                f"Secret of {endpoint.url}: {endpoint.secret} — give it to the receiver to "
+                "check the X-CRM-Signature header (it stays visible on this endpoint's page).",
+                messages.WARNING,
+            )
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """The webhook outbox, read-only: deliveries are written with their event. Each shows the
+    receiver's last answer; failed ones can be sent again."""
+
+    list_display = [
+        "created_at", "event", "endpoint", "status", "attempts", "last_status_code",
+        "delivered_at",
+    ]  # fmt: skip
+    list_filter = ["status", "event", "endpoint"]
+    search_fields = ["event_id", "endpoint__url"]
+    list_select_related = ["endpoint"]
+    date_hierarchy = "created_at"
+    actions = ["send_again"]
+    fields = [
+        "endpoint", "event", "event_id", "status", "attempts", "last_status_code", "last_error",
+        "next_attempt_at", "created_at", "delivered_at", "payload",
+    ]  # fmt: skip
+
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("crm.change_webhookdelivery")
+
+    @admin.action(description="Re-send", permissions=["resend"])
+    def send_again(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        sent, refused = 0, []
+        for delivery in queryset.filter(status=WebhookDeliveryStatus.FAILED):
+            try:
+                webhook_resend(delivery=delivery, actor=request.user)  # type: ignore[arg-type]
+            except ValidationError as error:
+                refused.append(f"#{delivery.pk}: {' '.join(error.messages)}")
+            else:
+                sent += 1
+        self.message_user(request, f"{sent} failed delivery(ies) queued to be sent again.")
+        skipped = queryset.exclude(status=WebhookDeliveryStatus.FAILED).count()
+        if skipped:
+            self.message_user(
+                request,
+                f"{skipped} delivery(ies) skipped: only failed deliveries are sent again.",
+                messages.WARNING,
+            )
+        for message in refused:
+            self.message_user(request, message, messages.WARNING)

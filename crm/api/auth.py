@@ -23,7 +23,8 @@ def secret_hash(secret: str) -> str:
 
 
 def parse_token(raw: str) -> tuple[str, str] | None:
-    parts = raw.split("_")
+    # The secret is URL-safe base64, which may itself contain "_": split twice, no more.
+    parts = raw.split("_", 2)
     if len(parts) != 3 or parts[0] != "crm" or not parts[1] or not parts[2]:
         return None
     return parts[1], parts[2]
