@@ -107,6 +107,14 @@ class ActivityKind(models.TextChoices):
     CALL_LOGGED = "call_logged", "Phone call"
     CALLBACK_REQUESTED = "callback_requested", "Call-back requested"
     CALLBACK_LOGGED = "callback_logged", "Call-back made"
+    OFFER_SENT = "offer_sent", "Offer sent"
+    OFFER_OPENED = "offer_opened", "Offer opened"
+    OFFER_CLICKED = "offer_clicked", "Offer clicked"
+    OFFER_REDEEMED = "offer_redeemed", "Offer redeemed"
+    VISIT = "visit", "Web shop visit"
+    WISHLIST_CHANGED = "wishlist_changed", "Wish list changed"
+    CART_ABANDONED = "cart_abandoned", "Cart abandoned"
+    CART_RECOVERED = "cart_recovered", "Cart recovered"
 
 
 class Activity(models.Model):
@@ -202,3 +210,174 @@ class MergeSuggestion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_a_id} ~ {self.customer_b_id}: {self.reason}"
+
+
+# Marketing touches and web activity: what other systems tell us the customer saw and did.
+
+SOURCE_MAX_LENGTH = 32
+EXTERNAL_ID_MAX_LENGTH = 64
+
+
+class OfferType(models.TextChoices):
+    PERCENT_OFF = "percent_off", "Percent off"
+    AMOUNT_OFF = "amount_off", "Amount off"
+    FREE_SHIPPING = "free_shipping", "Free shipping"
+    GIFT = "gift", "Gift"
+    BUNDLE = "bundle", "Bundle"
+    OTHER = "other", "Other"
+
+
+class TouchChannel(models.TextChoices):
+    EMAIL = "email", "E-mail"
+    SMS = "sms", "SMS"
+    WEB = "web", "Web shop"
+    STORE = "store", "Store"
+    MAIL = "mail", "Post"
+
+
+class Touch(models.Model):
+    """A marketing offer or promotion sent to a customer, and what became of it."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="touches")
+    # The system that sent it ("mailer") and its id there: a re-sent touch is stored once.
+    source = models.CharField(max_length=SOURCE_MAX_LENGTH)
+    external_id = models.CharField(max_length=EXTERNAL_ID_MAX_LENGTH)
+    campaign = models.CharField(max_length=100, blank=True)
+    promotion_code = models.CharField(max_length=64, blank=True)
+    offer_type = models.CharField(max_length=16, choices=OfferType.choices)
+    # Percent for percent_off, an amount for amount_off; empty for the other types.
+    offer_value = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    channel = models.CharField(max_length=10, choices=TouchChannel.choices)
+    sent_at = models.DateTimeField(default=timezone.now)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    redeemed_at = models.DateTimeField(null=True, blank=True)
+    redeemed_order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="touch_external_id_unique_per_source"
+            )
+        ]
+        indexes = [
+            models.Index(
+                "customer",
+                models.F("sent_at").desc(),
+                models.F("id").desc(),
+                name="touch_customer_idx",
+            )
+        ]
+        verbose_name_plural = "touches"
+
+    def __str__(self) -> str:
+        return f"{self.get_offer_type_display()} {self.campaign or self.external_id}"
+
+
+class VisitSource(models.TextChoices):
+    PROMOTION = "promotion", "Promotion"
+    BOOKMARK = "bookmark", "Bookmark"
+    TYPED = "typed", "Typed address"
+    AFFILIATE = "affiliate", "Affiliate"
+    SEARCH = "search", "Search"
+    SOCIAL = "social", "Social media"
+    EMAIL = "email", "E-mail"
+    OTHER = "other", "Other"
+
+
+class Visit(models.Model):
+    """One visit of the web shop by a known customer, and what brought her there."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="visits")
+    occurred_at = models.DateTimeField(default=timezone.now)
+    source = models.CharField(max_length=10, choices=VisitSource.choices)
+    referrer = models.CharField(max_length=500, blank=True)
+    campaign = models.CharField(max_length=100, blank=True)
+    landing_page = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(
+                "customer",
+                models.F("occurred_at").desc(),
+                models.F("id").desc(),
+                name="visit_customer_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_source_display()} {self.occurred_at:%Y-%m-%d}"
+
+
+class WishListItem(models.Model):
+    """A product on a customer's wish list; the current list is the rows not removed."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="wish_list_items")
+    product = models.ForeignKey("orders.Product", on_delete=models.PROTECT, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        indexes = [
+            models.Index(
+                "customer",
+                models.F("added_at").desc(),
+                models.F("id").desc(),
+                name="wishlist_customer_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} for {self.customer_id}"
+
+
+class CheckoutStep(models.TextChoices):
+    CART = "cart", "Cart"
+    SHIPPING = "shipping", "Shipping"
+    PAYMENT = "payment", "Payment"
+    REVIEW = "review", "Review"
+
+
+class Cart(models.Model):
+    """A web shop cart left before checkout, and its recovery (the order it became) if any."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="carts")
+    source = models.CharField(max_length=SOURCE_MAX_LENGTH)
+    external_id = models.CharField(max_length=EXTERNAL_ID_MAX_LENGTH)
+    # [{"sku": "SKU-1", "quantity": 2, "price": "49.90"}], as the cart was left.
+    items = models.JSONField(default=list)
+    value = models.DecimalField(max_digits=12, decimal_places=2)
+    abandoned_at = models.DateTimeField(default=timezone.now)
+    abandoned_step = models.CharField(max_length=10, choices=CheckoutStep.choices)
+    recovered_at = models.DateTimeField(null=True, blank=True)
+    recovered_order = models.ForeignKey(
+        "orders.Order", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-abandoned_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "external_id"], name="cart_external_id_unique_per_source"
+            )
+        ]
+        indexes = [
+            models.Index(
+                "customer",
+                models.F("abandoned_at").desc(),
+                models.F("id").desc(),
+                name="cart_customer_idx",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id}"

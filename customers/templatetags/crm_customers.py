@@ -31,6 +31,14 @@ ACTIVITY_ICONS = {
     "call_logged": "telephone",
     "callback_requested": "telephone-forward",
     "callback_logged": "telephone-outbound",
+    "offer_sent": "megaphone",
+    "offer_opened": "envelope-open",
+    "offer_clicked": "cursor",
+    "offer_redeemed": "tag",
+    "visit": "globe2",
+    "wishlist_changed": "heart",
+    "cart_abandoned": "cart-x",
+    "cart_recovered": "cart-check",
 }
 
 CHANNEL_ICONS = {

@@ -229,6 +229,10 @@ class TestMerge:
             ("crm.outboundemail", "customer"),
             ("tickets.inquiry", "customer"),
             ("tickets.callbackrequest", "customer"),
+            ("customers.touch", "customer"),
+            ("customers.visit", "customer"),
+            ("customers.wishlistitem", "customer"),
+            ("customers.cart", "customer"),
         }
 
     def test_dismissed_pairs_stay_dismissed(self, supervisor) -> None:
