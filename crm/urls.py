@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("tickets.customer_urls")),
     path("inbound/", include("tickets.inbound_urls")),
     path("api/", include("crm.api.urls")),
+    path("imports/", include("crm.import_urls")),
     path("admin/", admin.site.urls),
 ]
