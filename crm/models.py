@@ -1,5 +1,6 @@
 """The user account, shared choices, the audit log every app writes to, and the e-mail outbox."""
 
+import secrets
 import zoneinfo
 from typing import ClassVar
 
@@ -226,3 +227,82 @@ class IdempotencyKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.owner} {self.key}"
+
+
+class WebhookEvent(models.TextChoices):
+    """What another system can be told about, as it happens."""
+
+    INQUIRY_STATUS_CHANGED = "inquiry.status_changed", "Inquiry status changed"
+    PICKUP_READY = "pickup.ready", "Pickup ready"
+    RETURN_COMPLETED = "return.completed", "Return completed"
+    CUSTOMER_MERGED = "customer.merged", "Customers merged"
+
+
+WEBHOOK_URL_MAX_LENGTH = 500
+
+
+def webhook_secret() -> str:
+    return f"whsec_{secrets.token_urlsafe(32)}"
+
+
+class WebhookEndpoint(models.Model):
+    """A URL of another system that is sent the events it subscribed to, each signed with the
+    endpoint's own secret (the receiver keeps a copy to check the signature)."""
+
+    url = models.URLField(max_length=WEBHOOK_URL_MAX_LENGTH)
+    description = models.CharField(max_length=200, blank=True, help_text="Which system it is.")
+    events = models.JSONField(default=list, help_text="Event names, e.g. ['pickup.ready'].")
+    secret = models.CharField(max_length=100, default=webhook_secret, editable=False)
+    is_active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["url", "id"]
+
+    def __str__(self) -> str:
+        return self.description or self.url
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: an outbox row written in the event's transaction and sent by a
+    task once that commits. As with the e-mail outbox, a send holds the row's lock, so a second
+    task for the same delivery skips it."""
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.PROTECT, related_name="deliveries"
+    )
+    event = models.CharField(max_length=40, choices=WebhookEvent.choices)
+    # The event's id (one per event, shared by its deliveries to several endpoints): receivers
+    # drop a copy they already processed by it.
+    event_id = models.UUIDField()
+    payload = models.JSONField()
+    status = models.CharField(
+        max_length=10, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    # When the next try is due; the sweep enqueues again pending deliveries left well past it.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_due_idx"),
+            models.Index(fields=["event_id"], name="webhook_event_idx"),
+        ]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint_id} ({self.status})"

@@ -229,6 +229,11 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # e-mail is marked failed after CRM_EMAIL_MAX_RETRIES retries.
 CRM_EMAIL_RETRY_BACKOFF = env.float("CRM_EMAIL_RETRY_BACKOFF", default=60.0)
 CRM_EMAIL_MAX_RETRIES = env.int("CRM_EMAIL_MAX_RETRIES", default=6)
+# Outbound webhooks: a receiver answering 5xx, 408 or 429, or unreachable, is tried again after
+# CRM_WEBHOOK_RETRY_BACKOFF seconds, doubling each time (30 s ... about 1 h by default), and the
+# delivery is marked failed after CRM_WEBHOOK_MAX_RETRIES retries.
+CRM_WEBHOOK_RETRY_BACKOFF = env.float("CRM_WEBHOOK_RETRY_BACKOFF", default=30.0)
+CRM_WEBHOOK_MAX_RETRIES = env.int("CRM_WEBHOOK_MAX_RETRIES", default=8)
 
 # Where links in e-mail point (tracking pages, rating links).
 CRM_SITE_URL = env.str("CRM_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
@@ -277,6 +282,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     # Re-sends outbox e-mail whose task was lost (broker down at commit, worker gone).
     "sweep-outbox": {"task": "crm.sweep_outbox", "schedule": 60.0},
+    # Re-sends webhook deliveries whose task was lost.
+    "sweep-webhooks": {"task": "crm.sweep_webhooks", "schedule": 60.0},
     # Uncollected pickups past their store's hold period; reminders two days before.
     "expire-pickups": {"task": "orders.expire_pickups", "schedule": 15 * 60.0},
     "remind-pickups": {"task": "orders.remind_pickups", "schedule": 15 * 60.0},

@@ -2,7 +2,7 @@
 
 from celery import Task, shared_task
 
-from crm import services
+from crm import services, webhooks
 
 
 # max_retries=None: the e-mail's own attempt count decides when to give up (email_send marks it
@@ -22,3 +22,24 @@ def send_email(self: Task[[int], None], email_id: int) -> None:
 def sweep_outbox() -> int:
     """Periodic (CELERY_BEAT_SCHEDULE): enqueue again the e-mail whose task was lost."""
     return services.outbox_sweep()
+
+
+# As send_email: the delivery's own attempt count decides when to give up, and its next attempt
+# time and the retry's countdown agree.
+@shared_task(name="crm.deliver_webhook", bind=True, acks_late=True, max_retries=None)
+def deliver_webhook(self: Task[[int], None], delivery_id: int) -> None:
+    """POST one webhook delivery; a temporary failure retries after a growing, jittered wait."""
+    try:
+        webhooks.webhook_deliver(delivery_id=delivery_id)
+    except webhooks.WebhookTemporaryFailure as failure:
+        if self.request.is_eager:
+            # In-process (no broker): a retry would run at once, in the request, ignoring the
+            # wait. The delivery stays pending with its next attempt time for the sweep.
+            return
+        raise self.retry(countdown=failure.retry_in, exc=failure) from failure
+
+
+@shared_task(name="crm.sweep_webhooks", acks_late=True)
+def sweep_webhooks() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE): enqueue again the webhook deliveries whose task was lost."""
+    return webhooks.webhooks_sweep()

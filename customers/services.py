@@ -11,6 +11,7 @@ from django.utils import timezone
 from crm.models import Channel, Role, User
 from crm.permissions import can_comment, can_merge_customers, is_store_staff
 from crm.services import audit_record, enqueue_after_commit
+from crm.webhooks import webhook_event_emit
 from customers.identifiers import (
     external_value,
     normalize_email,
@@ -404,6 +405,9 @@ def customer_merge(*, survivor: Customer, merged: Customer, actor: User) -> Cust
             action="customer.merge",
             obj=survivor,
             data={"merged_customer": merged.pk, "moved": moved},
+        )
+        webhook_event_emit(
+            event="customer.merged", obj=survivor, data={"merged_customer_id": merged.pk}
         )
     return survivor
 

@@ -14,6 +14,7 @@ from django.utils import dateformat, timezone
 
 from crm.models import Channel, User
 from crm.services import audit_record, email_enqueue
+from crm.webhooks import webhook_event_emit
 from customers.models import ActivityKind, ContactKind, ContactPoint
 from customers.services import activity_record
 from orders.models import (
@@ -254,6 +255,7 @@ def _apply(pickup: Pickup, *, to: str, now: datetime, actor: User | None) -> Non
         pickup.ready_at = now
         pickup.hold_until = now + timedelta(days=pickup.store.pickup_hold_days)
         _email(pickup, "ready", subject=f"Order {order.number} is ready for pickup")
+        webhook_event_emit(event="pickup.ready", obj=pickup)
     elif to == PickupStatus.COLLECTED:
         _move_stock(pickup, StockAction.SELL_RESERVED, actor)
         pickup.collected_at = now

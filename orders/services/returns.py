@@ -17,6 +17,7 @@ from django.utils import timezone
 from crm.models import Channel, User
 from crm.permissions import can_override_return_window
 from crm.services import audit_record, email_enqueue
+from crm.webhooks import webhook_event_emit
 from customers.models import ActivityKind, ContactKind, Customer
 from customers.services import Identity, activity_record
 from orders.models import (
@@ -485,6 +486,7 @@ def _complete(return_request: Return, *, store: Store, actor: User, action: str)
         },
     )
     _receipt_enqueue(return_request, return_lines, settlement, store)
+    webhook_event_emit(event="return.completed", obj=return_request)
 
 
 def _items_text(return_request: Return, return_lines: Sequence[ReturnLine] | None = None) -> str:

@@ -20,6 +20,7 @@ from django.utils.html import strip_tags
 
 from crm.models import Channel, User
 from crm.services import audit_record, email_enqueue, enqueue_after_commit, subject_line
+from crm.webhooks import webhook_event_emit
 from customers.identifiers import normalize_email
 from customers.models import ActivityKind, ContactKind, ContactPoint, Customer
 from customers.services import Identity, activity_record, customer_resolve
@@ -422,6 +423,9 @@ def inquiry_set_status(
         action="inquiry.status",
         obj=inquiry,
         data={"from": old, "to": status, "note": note},
+    )
+    webhook_event_emit(
+        event="inquiry.status_changed", obj=inquiry, data={"from": old, "to": status}
     )
     if inquiry.customer is not None and (
         status == InquiryStatus.RESOLVED or old == InquiryStatus.RESOLVED
