@@ -90,6 +90,7 @@ class ContactPoint(models.Model):
 
 class ActivityKind(models.TextChoices):
     ORDER_PLACED = "order_placed", "Order placed"
+    ORDER_STATUS = "order_status", "Order paid, shipped, delivered or cancelled"
     PICKUP_READY = "pickup_ready", "Pickup ready"
     PICKUP_COLLECTED = "pickup_collected", "Pickup collected"
     PICKUP_EXPIRED = "pickup_expired", "Pickup expired"

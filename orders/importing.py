@@ -300,7 +300,8 @@ class OrderImporter:
         return Order.objects.filter(number=record["number"]).first()
 
     def _record(self, parsed: dict) -> str:
-        order_record(**parsed)
+        # History: today's stock counts already reflect these sales.
+        order_record(**parsed, take_stock=False)
         return Outcome.CREATED
 
     def _store(self, code: str) -> Store | None:

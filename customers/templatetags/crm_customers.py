@@ -14,6 +14,7 @@ def phone(value: str) -> str:
 
 ACTIVITY_ICONS = {
     "order_placed": "bag",
+    "order_status": "truck",
     "comment_added": "chat-left-text",
     "contact_added": "person-plus",
     "customers_merged": "union",

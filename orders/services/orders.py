@@ -14,7 +14,8 @@ from customers.models import ActivityKind
 from customers.services import Identity, activity_record, customer_resolve
 from orders.models import Fulfilment, Order, OrderLine, OrderStatus, Product
 from orders.services.pickups import pickup_create
-from stores.models import Store
+from stores.models import StockAction, StockLevel, Store
+from stores.services import stock_adjust
 
 NUMBER_PREFIX = {Channel.WEB: "W", Channel.STORE: "S", Channel.PHONE: "P", Channel.KIOSK: "K"}
 STORE_CHANNELS = {Channel.STORE, Channel.KIOSK}
@@ -44,9 +45,12 @@ def order_record(
     fulfilment: str = "",
     pickup_store: Store | None = None,
     actor: User | None = None,
+    take_stock: bool = True,
 ) -> Order:
     """Record an order from any channel on the customer found by identity resolution, and put it on
-    her timeline. A store or kiosk sale names its store. A pick-up order names its pickup store
+    her timeline. A store or kiosk sale names its store; a till sale takes its goods out of the
+    store's stock (order_stock_sell), unless it is history being imported (take_stock=False:
+    today's stock counts already reflect it). A pick-up order names its pickup store
     and reserves its stock there in the same transaction, or is refused naming the stores that have
     it. The same external id sent again by the same system returns the order already stored
     instead of a second one."""
@@ -96,6 +100,10 @@ def order_record(
             )
             if pickup_store is not None:
                 pickup_create(order=order, store=pickup_store, actor=actor)
+            elif take_stock and fulfilment == Fulfilment.CARRY_OUT and store is not None:
+                # Taken home from the till: the goods left this store's stock now. (A pick-up
+                # order reserves instead, and sells the reservation when it is collected.)
+                order_stock_sell(order=order, location=store, actor=actor)
             activity_record(
                 customer=resolution.customer,
                 kind=ActivityKind.ORDER_PLACED,
@@ -118,6 +126,39 @@ def order_record(
             ) from None
         raise
     return order
+
+
+def order_stock_sell(*, order: Order, location: Store, actor: User | None = None) -> None:
+    """Take the goods of an order that left a location (a till sale, a shipped parcel) out of its
+    stock, in the caller's transaction. The sale already happened, so it is never refused: when the
+    stock on record is short, what is on record is sold and the movement says how much was
+    missing (a count to correct), since stock cannot go below zero."""
+    wanted: dict[int, int] = {}
+    products: dict[int, Product] = {}
+    for line in order.lines.select_related("product"):
+        if line.product is not None:
+            wanted[line.product.pk] = wanted.get(line.product.pk, 0) + line.quantity
+            products[line.product.pk] = line.product
+    # Products in id order: concurrent stock changes lock the same rows in the same order.
+    for product_id, quantity in sorted(wanted.items()):
+        level = (
+            StockLevel.objects.select_for_update()
+            .filter(store=location, product_id=product_id)
+            .first()
+        )
+        available = max(level.available, 0) if level is not None else 0
+        sold = min(quantity, available)
+        if sold < 1:
+            continue
+        stock_adjust(
+            store=location,
+            product=products[product_id],
+            action=StockAction.SELL,
+            quantity=sold,
+            actor=actor,
+            reason="" if sold == quantity else f"Sold {quantity}, only {sold} on record.",
+            reference=order.number,
+        )
 
 
 def order_placed_summary(order: Order, *, item_count: int) -> str:

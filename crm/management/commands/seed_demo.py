@@ -384,6 +384,8 @@ def person_write_through_services(plan: PersonPlan, world: DemoWorld) -> Custome
     for event in plan.events:
         if isinstance(event, OrderPlan):
             order = order_record(
+                # Two years of history: the opening stock is counted after it.
+                take_stock=False,
                 identity=event.identity,
                 channel=event.channel,
                 lines=event.lines,
@@ -519,6 +521,7 @@ def return_write(plan: ReturnPlan, world: DemoWorld, now: datetime) -> Return:
     """Record the purchase, then take its first line back at store 1 (or start it online)."""
     purchase = plan.purchase
     order = order_record(
+        take_stock=False,
         identity=purchase.identity,
         channel=purchase.channel,
         lines=purchase.lines,
