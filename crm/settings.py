@@ -327,6 +327,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # One name per choice set, whatever the field is called where it appears.
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "crm.models.Channel",
+        "TouchChannelEnum": "customers.models.TouchChannel",
+        "VisitSourceEnum": "customers.models.VisitSource",
+        "CheckoutStepEnum": "customers.models.CheckoutStep",
+        "OrderStatusEnum": "orders.models.OrderStatus",
+        "PickupStatusEnum": "orders.models.PickupStatus",
+        "InquiryStatusEnum": "tickets.models.InquiryStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "crm.api.schema.add_idempotency_header",

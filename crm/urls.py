@@ -19,3 +19,5 @@ urlpatterns = [
     path("imports/", include("crm.import_urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "crm.views.page_not_found"

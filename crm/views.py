@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.views import defaults
 
 from crm.models import User
 from crm.permissions import is_staff_member
@@ -38,3 +39,20 @@ def healthz(request: HttpRequest) -> HttpResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404: the API answers in its JSON error shape, every other page with the 404 page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {
+                "error": {
+                    "status": 404,
+                    "code": "not_found",
+                    "message": "No such endpoint or object.",
+                    "fields": {},
+                }
+            },
+            status=404,
+        )
+    return defaults.page_not_found(request, exception)

@@ -150,8 +150,19 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(value: str) -> str:
-    """A raw value as a spreadsheet shows it as text, never runs it."""
-    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+    """A raw value as a spreadsheet shows it as text, never runs it. A plain number ("-3", the
+    bad quantity the report is about) is no formula and stays as it is."""
+    if not value.startswith(FORMULA_STARTS) or _is_number(value):
+        return value
+    return f"'{value}"
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def read_rows(file: Iterable[str], importer: Importer) -> tuple[list[str], Iterator[Row]]:
