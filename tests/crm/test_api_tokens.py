@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from crm.api.throttling import TokenRateThrottle
 from crm.models import AuditEntry, Channel, IntegrationToken, Role, Scope
 from crm.services import token_create, token_revoke
 from tests.factories import UserFactory
@@ -118,3 +119,16 @@ def test_the_documentation_is_served_offline():
         assert response.status_code == 200, name
     docs = Client().get(reverse("api:docs")).content.decode()
     assert "cdn." not in docs and "unpkg" not in docs and "jsdelivr" not in docs
+
+
+def test_each_token_is_throttled_on_its_own(admin, monkeypatch):
+    monkeypatch.setattr(TokenRateThrottle, "THROTTLE_RATES", {"token": "3/minute"})
+    _, busy = make_token(admin)
+    _, other = make_token(admin)
+
+    answers = [client_with(busy).get(reverse("api:touch-list")).status_code for _ in range(4)]
+
+    assert answers == [200, 200, 200, 429]
+    throttled = client_with(busy).get(reverse("api:touch-list"))
+    assert throttled.json()["error"]["status"] == 429 and "Retry-After" in throttled
+    assert client_with(other).get(reverse("api:touch-list")).status_code == 200
