@@ -11,7 +11,8 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 
 from customers.models import Customer
-from orders.models import Order, OrderLine, OrderStatus
+from orders.models import Order, OrderLine, OrderStatus, Product
+from stores.models import StockLevel, Store
 from tests.factories import ProductFactory, StoreFactory
 
 pytestmark = pytest.mark.django_db
@@ -200,3 +201,20 @@ class TestImportOrders:
         path.write_text("email,sku\na@example.com,TEE-001\n", encoding="utf-8")
         with pytest.raises(CommandError, match="Missing columns: channel, placed_at, quantity"):
             run(str(path))
+
+
+@pytest.mark.django_db
+def test_imported_store_sales_leave_todays_stock_alone(tmp_path: Path, catalogue) -> None:
+    store, mug = Store.objects.get(code="imp01"), Product.objects.get(sku="MUG-002")
+    StockLevel.objects.create(store=store, product=mug, on_hand=10)
+    path = tmp_path / "sales.csv"
+    path.write_text(
+        "source_system,external_id,channel,placed_at,store_code,phone,sku,quantity,status\n"
+        "pos,S-1,store,2021-03-04T12:00:00+00:00,imp01,+14155550100,MUG-002,4,completed\n",
+        encoding="utf-8",
+    )
+
+    run(str(path))
+
+    assert Order.objects.get().store == store
+    assert StockLevel.objects.get(store=store, product=mug).on_hand == 10
