@@ -8,13 +8,11 @@ from pathlib import Path
 
 import pytest
 from django.apps import apps
-from django.contrib import admin
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
-from django.urls import include, path, reverse
+from django.urls import reverse
 
-from crm import views as crm_views
 from crm.models import Role
 from customers.importing import import_customers
 from customers.models import Activity, ContactKind, ContactPoint, Customer
@@ -236,24 +234,6 @@ def _size_of_all_rows(file) -> int:
     return size
 
 
-# The pages the layout links to, and the upload page under the URL the project includes it at
-# ("imports/"); the API is left out so these tests don't depend on it.
-urlpatterns = [
-    path("", crm_views.home, name="home"),
-    path("me/", crm_views.account_home, name="account_home"),
-    path("accounts/", include("allauth.urls")),
-    path("customers/", include("customers.urls")),
-    path("orders/", include("orders.urls")),
-    path("products/", include("orders.product_urls")),
-    path("stores/", include("stores.urls")),
-    path("inquiries/", include("tickets.urls")),
-    path("", include("tickets.customer_urls")),
-    path("admin/", admin.site.urls),
-    path("imports/", include("crm.import_urls")),
-]
-
-
-@pytest.mark.urls(__name__)
 class TestUploadPage:
     @pytest.fixture(autouse=True)
     def _uploads_in_tmp(self, settings, tmp_path: Path) -> None:
