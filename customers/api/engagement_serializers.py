@@ -6,6 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from crm.api.serializers import StrictSerializer
 from customers.engagement import TOUCH_EVENTS, CartItem
 from customers.models import (
     EXTERNAL_ID_MAX_LENGTH,
@@ -23,18 +24,6 @@ from customers.services import Identity
 SKU_MAX_LENGTH = 32
 ORDER_NUMBER_MAX_LENGTH = 32
 CART_MAX_ITEMS = 500
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know, so a misspelt field is an error, not silently lost."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            known = {name for name, field in self.fields.items() if not field.read_only}
-            unknown = sorted(str(key) for key in data if key not in known)
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return super().to_internal_value(data)
 
 
 class IdentitySerializer(StrictSerializer):

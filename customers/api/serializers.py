@@ -1,7 +1,6 @@
 """Serializers of the customers endpoints: strict input (unknown fields, wrong types and
 over-long strings are 400s with field messages) and the rendered customer record."""
 
-from collections.abc import Mapping
 from typing import Any
 
 from django.utils.dateparse import parse_datetime
@@ -9,6 +8,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.api.permissions import token_of
+from crm.api.serializers import StrictSerializer
 from crm.models import Channel
 from customers.models import Activity, ActivityKind, ContactKind, ContactPoint, Customer
 from stores.models import Store
@@ -25,17 +25,6 @@ class StringField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
             self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know: a misspelt field is an error, not silently ignored."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            unknown = sorted(str(key) for key in data if key not in self.fields)
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
         return super().to_internal_value(data)
 
 

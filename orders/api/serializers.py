@@ -2,13 +2,13 @@
 types, over-long strings, zero or negative quantities, unknown SKUs and stores are 400s with field
 messages) and the rendered records."""
 
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from crm.api.serializers import StrictSerializer
 from crm.models import Channel
 from customers.services import Identity
 from orders.models import (
@@ -38,17 +38,6 @@ def money(**kwargs: Any) -> serializers.DecimalField:
     return serializers.DecimalField(
         max_digits=10, decimal_places=2, min_value=Decimal("0"), **kwargs
     )
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know: a misspelt field is an error, not silently ignored."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            unknown = sorted(str(key) for key in data if key not in self.fields)
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return super().to_internal_value(data)
 
 
 class StoreCodeField(serializers.CharField):

@@ -7,8 +7,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from crm.api.permissions import token_of
+from crm.api.serializers import StrictSerializer
 from crm.models import Channel
-from customers.api.serializers import StoreCodeField, StrictSerializer, StringField
+from customers.api.serializers import StoreCodeField, StringField
 from orders.models import Order
 from tickets.models import SUBJECT_MAX_LENGTH, Inquiry, InquiryStatus, Message, MessageKind
 from tickets.services.inquiries import TEXT_MAX_LENGTH
