@@ -49,8 +49,15 @@ class UploadForm(forms.Form):
     kind = forms.ChoiceField(
         label="What the file holds",
         choices=[("customers", "Customers"), ("orders", "Orders (one line a row)")],
+        widget=forms.Select(attrs={"class": "form-select import-field"}),
     )
-    file = forms.FileField(label="CSV file", help_text="UTF-8, at most 5 MB.")
+    file = forms.FileField(
+        label="CSV file",
+        help_text="UTF-8, at most 5 MB.",
+        widget=forms.ClearableFileInput(
+            attrs={"class": "form-control import-field", "accept": ".csv,text/csv"}
+        ),
+    )
 
     def clean_file(self) -> Any:
         upload = self.cleaned_data["file"]
