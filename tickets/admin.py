@@ -1,5 +1,6 @@
 """Settings of the service desk in the admin (queues and their members, SLA targets, canned
-responses). Inquiries and messages are written by services: the admin only shows them."""
+responses). Inquiries, messages and knowledge-base articles are written by services: the admin
+only shows them (articles are edited on the knowledge base's own pages)."""
 
 import re
 
@@ -10,6 +11,7 @@ from django.http import HttpRequest
 from crm.admin import ReadOnlyAdmin
 from tickets.models import (
     REFERENCE_OFFSET,
+    Article,
     CannedResponse,
     Inquiry,
     Message,
@@ -101,3 +103,24 @@ class MessageAdmin(ReadOnlyAdmin):
     list_select_related = ["inquiry"]
     search_fields = ["message_id", "from_address", "subject"]
     date_hierarchy = "created_at"
+
+
+@admin.register(Article)
+class ArticleAdmin(ReadOnlyAdmin):
+    list_display = ["title", "category", "is_published", "deflection_count", "updated_at"]
+    list_filter = ["is_published", "category"]
+    search_fields = ["title", "slug"]
+    date_hierarchy = "updated_at"
+    fields = [
+        "title",
+        "slug",
+        "category",
+        "is_published",
+        "published_at",
+        "body",
+        "deflection_count",
+        "author",
+        "updated_by",
+        "created_at",
+        "updated_at",
+    ]

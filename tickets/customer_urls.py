@@ -1,6 +1,7 @@
-"""The customer's side: the web form, the portal's inquiries and the tracking pages."""
+"""The customer's side: the web form, the portal's inquiries, the help articles and the tracking
+pages."""
 
-from django.urls import path
+from django.urls import include, path
 
 from tickets.views import customer
 
@@ -10,6 +11,8 @@ urlpatterns = [
     path("contact/thanks/", customer.contact_sent, name="contact_sent"),
     path("support/", customer.portal, name="portal"),
     path("support/call-me/", customer.callback_new, name="callback"),
+    # Before support/<key>/: "articles" is no inquiry's reference.
+    path("support/articles/", include("tickets.article_urls")),
     path("support/<str:key>/", customer.portal_inquiry, name="portal_inquiry"),
     path("support/<str:key>/reply/", customer.portal_inquiry_reply, name="portal_inquiry_reply"),
     path("support/<str:key>/reopen/", customer.portal_inquiry_reopen, name="portal_inquiry_reopen"),

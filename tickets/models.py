@@ -5,6 +5,7 @@ import datetime
 import secrets
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -285,6 +286,13 @@ class Inquiry(models.Model):
                 condition=models.Q(rating__isnull=False),
                 name="inquiry_rated_idx",
             ),
+            # Reports: inquiries arrived, and resolved, within a date range.
+            models.Index(fields=["created_at"], name="inquiry_created_idx"),
+            models.Index(
+                fields=["resolved_at"],
+                condition=models.Q(resolved_at__isnull=False),
+                name="inquiry_resolved_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -467,7 +475,11 @@ class CallbackRequest(models.Model):
 
     class Meta:
         ordering = ["due_at", "id"]
-        indexes = [models.Index(fields=["status", "due_at"], name="callback_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="callback_due_idx"),
+            # Reports: call-backs whose window fell within a date range.
+            models.Index(fields=["window_start"], name="callback_window_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(window_end__gt=models.F("window_start")),
@@ -477,3 +489,96 @@ class CallbackRequest(models.Model):
 
     def __str__(self) -> str:
         return f"Call {self.phone} at {self.window_start:%Y-%m-%d %H:%M}"
+
+
+class ArticleCategory(models.TextChoices):
+    RETURNS = "returns", "Returns & refunds"
+    DELIVERY = "delivery", "Orders & delivery"
+    PICKUP = "pickup", "Store pickup"
+    PRODUCTS = "products", "Sizes & products"
+    PAYMENTS = "payments", "Payments & gift cards"
+    WARRANTY = "warranty", "Warranty & repairs"
+    ACCOUNT = "account", "Account & loyalty"
+    STORES = "stores", "Our stores"
+
+
+ARTICLE_TITLE_MAX_LENGTH = 200
+ARTICLE_SLUG_MAX_LENGTH = 80
+
+
+class Article(models.Model):
+    """A knowledge-base answer: suggested to customers as they write, listed in acknowledgements,
+    and inserted into replies. Only published articles are ever shown outside the staff pages."""
+
+    title = models.CharField(max_length=ARTICLE_TITLE_MAX_LENGTH)
+    # Set once from the title: links in e-mails already sent keep working after a rename.
+    slug = models.SlugField(max_length=ARTICLE_SLUG_MAX_LENGTH, unique=True, editable=False)
+    body = models.TextField(help_text="Markdown.")
+    category = models.CharField(max_length=20, choices=ArticleCategory.choices)
+    is_published = models.BooleanField(default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    # Customers who said the article answered their question (one per visitor).
+    deflection_count = models.PositiveIntegerField(default=0)
+    # Title (weight A) and body (weight B), English stemming; written by the article services on
+    # PostgreSQL (GIN-indexed there), left empty on SQLite where search falls back to words.
+    search_vector = SearchVectorField(null=True, editable=False)
+
+    class Meta:
+        ordering = ["title", "id"]
+        indexes = [
+            models.Index(fields=["-updated_at", "-id"], name="article_updated_idx"),
+            models.Index(
+                fields=["category", "title"],
+                condition=models.Q(is_published=True),
+                name="article_published_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("support:article", args=[self.slug])
+
+
+class DeflectionSource(models.TextChoices):
+    INQUIRY_FORM = "inquiry_form", "While writing an inquiry"
+    HELP_SEARCH = "help_search", "Searching the help articles"
+    ARTICLE_PAGE = "article_page", "On the article page"
+
+
+class ArticleDeflection(models.Model):
+    """A customer said the article answered her question: counted once per visitor and article."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="deflections")
+    # A random key kept in the visitor's session (signed-in or not).
+    visitor_key = models.CharField(max_length=64)
+    customer = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="article_deflections",
+    )
+    source = models.CharField(max_length=20, choices=DeflectionSource.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "visitor_key"], name="one_deflection_per_visitor"
+            )
+        ]
+        indexes = [models.Index(fields=["created_at"], name="deflection_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.article} answered a question ({self.get_source_display()})"

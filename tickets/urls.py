@@ -1,5 +1,5 @@
 """Staff pages of inquiries, under /inquiries/: the agent workspace, call-backs, routing rules,
-and attachment downloads."""
+attachment downloads and the knowledge base."""
 
 from django.urls import include, path
 
@@ -8,4 +8,5 @@ urlpatterns = [
     path("", include("tickets.workspace_urls")),
     path("rules/", include("tickets.rules_urls")),
     path("attachments/", include("tickets.attachment_urls")),
+    path("knowledge/", include("tickets.knowledge_urls")),
 ]

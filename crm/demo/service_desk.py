@@ -13,6 +13,7 @@ from email.utils import format_datetime, make_msgid
 
 from django.db.models import F
 
+from crm.demo.knowledge import knowledge_write
 from crm.models import Channel, User
 from customers.models import Activity, ContactKind, Customer
 from customers.services import Identity
@@ -93,6 +94,8 @@ def desk_write(
     now: datetime,
 ) -> int:
     """Write the service desk and its inquiries; returns how many inquiries were opened."""
+    # The articles first: the inquiries' acknowledgements list those that match.
+    knowledge_write(author=users["supervisor"])
     desk = _teams_write(users)
     _story_inquiries_write(desk, users, workplaces, stories, now)
     # The crowd's first customers with an e-mail address write through the web form.

@@ -30,6 +30,7 @@ from crm.models import OutboundEmailStatus
 from crm.services import email_release
 from tickets.business_hours import BusinessHours
 from tickets.models import Inquiry, InquiryStatus, Priority, Queue
+from tickets.selectors.knowledge import articles_for_acknowledgement
 from tickets.services.routing import with_first_text
 from tickets.services.sla import sla_targets
 
@@ -145,8 +146,9 @@ def _excerpt(text: str) -> str:
 @transaction.atomic
 def acknowledgement_release(*, inquiry_id: int) -> Inquiry | None:
     """Write the held acknowledgement of a routed inquiry — greeting, reference, a quote of what
-    she wrote, the expected answer time of its queue, the tracking link, how to reply — and send
-    it. Only a held acknowledgement is released, so a release repeated sends once (None)."""
+    she wrote, the expected answer time of its queue, up to three published articles that may
+    answer her already, the tracking link, how to reply — and send it. Only a held
+    acknowledgement is released, so a release repeated sends once (None)."""
     inquiry = (
         with_first_text(Inquiry.objects.select_related("queue", "customer"))
         .filter(
@@ -165,7 +167,9 @@ def acknowledgement_release(*, inquiry_id: int) -> Inquiry | None:
         if inquiry.queue
         else None
     )
-    excerpt = _excerpt(getattr(inquiry, "first_text", ""))
+    first_text = getattr(inquiry, "first_text", "")
+    excerpt = _excerpt(first_text)
+    articles = articles_for_acknowledgement(subject=inquiry.subject, text=first_text)
     name = inquiry.requester_name or (inquiry.customer.first_name if inquiry.customer else "")
     context = {
         "inquiry": inquiry,
@@ -175,6 +179,10 @@ def acknowledgement_release(*, inquiry_id: int) -> Inquiry | None:
         "expected": expected,
         "tracking_url": f"{settings.CRM_SITE_URL}{inquiry.get_tracking_url()}",
         "team": inquiry.queue.name if inquiry.queue else "Customer Service",
+        "articles": [
+            (article.title, f"{settings.CRM_SITE_URL}{article.get_absolute_url()}")
+            for article in articles
+        ],
     }
     email_release(
         email_id=inquiry.acknowledgement_id,
