@@ -3,7 +3,12 @@ from typing import Any, cast
 from django.http import HttpRequest
 
 from crm.models import User
-from crm.permissions import can_merge_customers, is_staff_member, is_store_staff
+from crm.permissions import (
+    can_merge_customers,
+    can_view_reports,
+    is_staff_member,
+    is_store_staff,
+)
 from stores.models import Store
 from stores.selectors import pickups_waiting_count
 
@@ -23,6 +28,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         "nav_role": staff.get_role_display(),
         # Lazy: counted only when the layout draws the badge, in one query.
         "nav_pickups_waiting": lambda: pickups_waiting_count(user=staff),
+        "nav_can_view_reports": can_view_reports(staff),
         "nav_can_work_stores": is_store_staff(staff) or can_merge_customers(staff),
         "nav_search_query": request.GET.get("q", "")
         if request.resolver_match and request.resolver_match.view_name == "customers:search"

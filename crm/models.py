@@ -306,3 +306,40 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.endpoint_id} ({self.status})"
+
+
+class BacklogSnapshot(models.Model):
+    """The open inquiries of every queue and store as they stood once a day, so that the backlog
+    over time is read from a few rows instead of replaying every inquiry's history. One snapshot
+    a day (in CRM_DEFAULT_TIME_ZONE), taken by a periodic task at the day's first run."""
+
+    day = models.DateField(unique=True)
+    taken_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"Backlog on {self.day}"
+
+
+class BacklogCount(models.Model):
+    """One queue's open inquiries from one store (or none: the call center's) in a snapshot."""
+
+    snapshot = models.ForeignKey(BacklogSnapshot, on_delete=models.CASCADE, related_name="counts")
+    # The snapshot's day again: a date range reads this table through one index, without a join.
+    day = models.DateField()
+    queue = models.ForeignKey(
+        "tickets.Queue", null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    store = models.ForeignKey("stores.Store", null=True, on_delete=models.CASCADE, related_name="+")
+    open = models.PositiveIntegerField(help_text="New, open or waiting on the customer.")
+    unanswered = models.PositiveIntegerField(help_text="Of those, not answered yet.")
+    overdue = models.PositiveIntegerField(help_text="Of those, past a first-response target.")
+
+    class Meta:
+        ordering = ["day", "queue", "store"]
+        indexes = [models.Index(fields=["day", "queue"], name="backlog_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.open} open in queue {self.queue_id} on {self.day}"

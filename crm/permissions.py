@@ -12,13 +12,14 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django_htmx.middleware import HtmxDetails
 
 from crm.models import Role, User
-from stores.models import Store, StoreKind
+from stores.models import Store, StoreKind, StoreRole
 
 STAFF_ROLES = frozenset({Role.ASSOCIATE, Role.MANAGER, Role.REP, Role.SUPERVISOR, Role.ADMIN})
 STORE_ROLES = frozenset({Role.ASSOCIATE, Role.MANAGER})
 MERGE_ROLES = frozenset({Role.SUPERVISOR, Role.ADMIN})
 # The call center's work on inquiries: reply, change, assign, merge, in every queue.
 INQUIRY_WORKER_ROLES = frozenset({Role.REP, Role.SUPERVISOR, Role.ADMIN})
+REPORT_ROLES = frozenset({Role.MANAGER, Role.SUPERVISOR, Role.ADMIN})
 
 AnyUser = User | AnonymousUser
 
@@ -81,6 +82,30 @@ def stores_worked_at(user: AnyUser) -> QuerySet[Store]:
     if role in MERGE_ROLES:
         return stores
     return stores.none()
+
+
+def can_view_reports(user: AnyUser) -> bool:
+    """Supervisors and admins read the reports of every store, store managers those of their own;
+    associates, reps and customers none."""
+    return is_staff_member(user) and cast(User, user).role in REPORT_ROLES
+
+
+def stores_reported_on(user: AnyUser) -> QuerySet[Store]:
+    """The stores whose figures a user may read in the reports: every store (warehouses and
+    closed stores too: their history counts) for supervisors and admins, the stores she manages
+    for a store manager, none for anyone else."""
+    if not can_view_reports(user):
+        return Store.objects.none()
+    if cast(User, user).role in MERGE_ROLES:
+        return Store.objects.all()
+    return Store.objects.filter(
+        memberships__user=cast(User, user), memberships__role=StoreRole.MANAGER
+    )
+
+
+def reports_cover_all_stores(user: AnyUser) -> bool:
+    """Whether the reports show every store, the call center's inquiries included, by default."""
+    return can_view_reports(user) and cast(User, user).role in MERGE_ROLES
 
 
 def can_override_return_window(user: AnyUser, store: Store) -> bool:

@@ -3,6 +3,7 @@
 from celery import Task, shared_task
 
 from crm import services, webhooks
+from crm.reports.services import backlog_snapshot_take
 
 
 # max_retries=None: the e-mail's own attempt count decides when to give up (email_send marks it
@@ -43,3 +44,10 @@ def deliver_webhook(self: Task[[int], None], delivery_id: int) -> None:
 def sweep_webhooks() -> int:
     """Periodic (CELERY_BEAT_SCHEDULE): enqueue again the webhook deliveries whose task was lost."""
     return webhooks.webhooks_sweep()
+
+
+@shared_task(name="crm.backlog_snapshot", acks_late=True)
+def backlog_snapshot() -> bool:
+    """Periodic (CELERY_BEAT_SCHEDULE): today's backlog snapshot for the reports, taken by the
+    day's first run; the later runs find it and do nothing. True when this run took it."""
+    return backlog_snapshot_take() is not None

@@ -17,6 +17,7 @@ urlpatterns = [
     path("inbound/", include("tickets.inbound_urls")),
     path("api/", include("crm.api.urls")),
     path("imports/", include("crm.import_urls")),
+    path("reports/", include("crm.reports.urls")),
     path("admin/", admin.site.urls),
 ]
 

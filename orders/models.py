@@ -98,7 +98,15 @@ class Order(models.Model):
             )
         ]
         indexes = [
-            models.Index("customer", models.F("placed_at").desc(), name="order_customer_placed_idx")
+            models.Index(
+                "customer", models.F("placed_at").desc(), name="order_customer_placed_idx"
+            ),
+            # Reports: who bought in which channel within a date range, read from the index alone.
+            models.Index(
+                fields=["placed_at"],
+                include=["customer", "channel", "store"],
+                name="order_placed_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -162,6 +170,17 @@ class Pickup(models.Model):
         indexes = [
             models.Index(fields=["store", "status", "created_at"], name="pickup_queue_idx"),
             models.Index(fields=["status", "hold_until"], name="pickup_hold_idx"),
+            # Reports: pickups made ready, and collected, within a date range.
+            models.Index(
+                fields=["ready_at"],
+                condition=models.Q(ready_at__isnull=False),
+                name="pickup_ready_idx",
+            ),
+            models.Index(
+                fields=["collected_at"],
+                condition=models.Q(collected_at__isnull=False),
+                name="pickup_collected_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -267,6 +286,12 @@ class Return(models.Model):
         indexes = [
             models.Index(fields=["store", "-created_at"], name="return_store_idx"),
             models.Index(fields=["customer", "-created_at"], name="return_customer_idx"),
+            # Reports: returns completed within a date range.
+            models.Index(
+                fields=["completed_at"],
+                condition=models.Q(completed_at__isnull=False),
+                name="return_completed_idx",
+            ),
         ]
 
     def __str__(self) -> str:
