@@ -1,7 +1,9 @@
 """The unified customer record: one Customer, its contact points, timeline and comments."""
 
+from decimal import Decimal
+
 from django.conf import settings
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
@@ -382,3 +384,184 @@ class Cart(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source}:{self.external_id}"
+
+
+# Insights: figures derived from a customer's whole history, and the thresholds of their flags.
+
+
+class FirstTouch(models.TextChoices):
+    ORDER = "order", "Order"
+    VISIT = "visit", "Web shop visit"
+    CONTACT = "contact", "Contact details"
+
+
+class CustomerInsight(models.Model):
+    """What the business knows about a live customer, recomputed in full from the source tables
+    after each event that changes it, so that every page reads it in one row. Flags are not
+    stored: they are judged at read time against the current InsightThresholds."""
+
+    customer = models.OneToOneField(
+        Customer, primary_key=True, on_delete=models.CASCADE, related_name="insight"
+    )
+    customer_since = models.DateTimeField()
+    # How she first came: her earliest order, web shop visit or contact point.
+    first_touch_at = models.DateTimeField(null=True, blank=True)
+    first_touch_kind = models.CharField(max_length=10, choices=FirstTouch.choices, blank=True)
+    first_touch_channel = models.CharField(max_length=20, choices=Channel.choices, blank=True)
+    first_touch_source = models.CharField(max_length=10, choices=VisitSource.choices, blank=True)
+    first_touch_campaign = models.CharField(max_length=100, blank=True)
+    # Channel values she bought, asked, returned or browsed through, in Channel's order.
+    channels = models.JSONField(default=list, blank=True)
+    # Her top categories by quantity bought: [{"name": "Outerwear", "quantity": 4}].
+    favourite_categories = models.JSONField(default=list, blank=True)
+    # Orders not cancelled.
+    order_count = models.PositiveIntegerField(default=0)
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    last_order_at = models.DateTimeField(null=True, blank=True)
+    # Mean days between her orders, and how much the gaps vary (standard deviation / mean).
+    order_interval_days = models.DecimalField(max_digits=8, decimal_places=1, null=True, blank=True)
+    order_interval_variation = models.DecimalField(
+        max_digits=7, decimal_places=3, null=True, blank=True
+    )
+    orders_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    average_order_total = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    # What completed returns gave back (refund or exchange credit), and what she spent net of it.
+    returned_total = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    lifetime_value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    items_bought = models.PositiveIntegerField(default=0)
+    items_returned = models.PositiveIntegerField(default=0)
+    value_bought = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    value_returned = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0"))
+    # Service contacts: inquiries in writing, logged phone calls, call-back requests.
+    inquiry_count = models.PositiveIntegerField(default=0)
+    call_count = models.PositiveIntegerField(default=0)
+    callback_count = models.PositiveIntegerField(default=0)
+    open_inquiries = models.PositiveIntegerField(default=0)
+    average_rating = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    rating_count = models.PositiveIntegerField(default=0)
+    last_contact_at = models.DateTimeField(null=True, blank=True)
+    # Per offer type: {"percent_off": {"received": 4, "redeemed": 1}}.
+    offers = models.JSONField(default=dict, blank=True)
+    # Visits per local day and source over the 30 days before computed_at:
+    # {"2025-03-02": {"search": 2}}. Readers drop the days that have aged out since.
+    visits_by_day = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "customer insight"
+
+    def __str__(self) -> str:
+        return f"Insight of customer {self.customer_id}"
+
+    @property
+    def contact_count(self) -> int:
+        return self.inquiry_count + self.call_count + self.callback_count
+
+    @property
+    def contacts_per_order(self) -> Decimal | None:
+        if not self.order_count:
+            return None
+        return (Decimal(self.contact_count) / self.order_count).quantize(Decimal("0.01"))
+
+    @property
+    def returns_rate_items(self) -> Decimal | None:
+        """Percent of the items she bought that came back."""
+        if not self.items_bought:
+            return None
+        return (Decimal(100 * self.items_returned) / self.items_bought).quantize(Decimal("0.1"))
+
+    @property
+    def returns_rate_value(self) -> Decimal | None:
+        """Percent of the value of the items she bought that came back."""
+        if not self.value_bought:
+            return None
+        return (100 * self.value_returned / self.value_bought).quantize(Decimal("0.1"))
+
+
+class InsightThresholds(models.Model):
+    """The one row of thresholds a supervisor sets for the insight flags. Without a row the
+    field defaults apply."""
+
+    SINGLETON_ID = 1
+
+    returns_rate_percent = models.DecimalField(
+        "returns rate above (% of items)",
+        max_digits=5,
+        decimal_places=1,
+        default=Decimal("30"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="High-maintenance needs both this and the contact rate below.",
+    )
+    contacts_per_order = models.DecimalField(
+        "contacts per order above",
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
+        help_text="Inquiries, logged calls and call-back requests, per order.",
+    )
+    valuable_lifetime_value = models.DecimalField(
+        "lifetime value above ($)",
+        max_digits=12,
+        decimal_places=2,
+        default=Decimal("1000.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text="Order totals net of returns.",
+    )
+    at_risk_min_orders = models.PositiveSmallIntegerField(
+        "at least this many orders",
+        default=3,
+        validators=[MinValueValidator(2), MaxValueValidator(1000)],
+    )
+    at_risk_variation_percent = models.PositiveSmallIntegerField(
+        "gaps between orders vary by at most (% of the mean gap)",
+        default=60,
+        validators=[MinValueValidator(0), MaxValueValidator(500)],
+        help_text="How regular her orders must be: 0 means exactly evenly spaced.",
+    )
+    at_risk_silence_factor = models.DecimalField(
+        "silence longer than (× her mean gap)",
+        max_digits=4,
+        decimal_places=1,
+        default=Decimal("2.0"),
+        validators=[MinValueValidator(Decimal("1.0")), MaxValueValidator(Decimal("50"))],
+    )
+    cross_sell_min_orders = models.PositiveSmallIntegerField(
+        "orders before her average counts",
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="A basket below her average order total suggests adding to it.",
+    )
+    offer_min_sample = models.PositiveSmallIntegerField(
+        "offers of a type received before judging it",
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+    )
+    updated_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "insight thresholds"
+        verbose_name_plural = "insight thresholds"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="insight_thresholds_singleton")
+        ]
+
+    def __str__(self) -> str:
+        return "Insight thresholds"
+
+
+INSIGHT_THRESHOLD_FIELDS = (
+    "returns_rate_percent",
+    "contacts_per_order",
+    "valuable_lifetime_value",
+    "at_risk_min_orders",
+    "at_risk_variation_percent",
+    "at_risk_silence_factor",
+    "cross_sell_min_orders",
+    "offer_min_sample",
+)

@@ -19,6 +19,7 @@ from customers.identifiers import (
     normalize_phone,
     search_key,
 )
+from customers.insights.services import insight_discard, insight_refresh_after_commit
 from customers.models import (
     COMMENT_MAX_LENGTH,
     Activity,
@@ -228,8 +229,11 @@ def activity_record(
     occurred_at: datetime | None = None,
     subject: tuple[str, str] | None = None,
 ) -> Activity:
-    """Append one entry to the customer's timeline. Call it in the transaction of the event."""
+    """Append one entry to the customer's timeline. Call it in the transaction of the event:
+    every event that changes her insight is on her timeline, so her insight is recomputed once
+    the transaction commits."""
     subject_type, subject_id = subject or ("", "")
+    insight_refresh_after_commit(customer.pk)
     return Activity.objects.create(
         customer=customer,
         kind=kind,
@@ -311,6 +315,8 @@ MERGE_HANDLED_RELATIONS = {
     ("customers.customer", "merged_into"),
     ("customers.mergesuggestion", "customer_a"),
     ("customers.mergesuggestion", "customer_b"),
+    # Derived from the history: the survivor's is recomputed, the merged one's dropped.
+    ("customers.customerinsight", "customer"),
 }
 
 
@@ -388,6 +394,7 @@ def customer_merge(*, survivor: Customer, merged: Customer, actor: User) -> Cust
         merged.merged_into = survivor
         merged.merged_at = timezone.now()
         merged.save(update_fields=["merged_into", "merged_at", "updated_at"])
+        insight_discard(customer=merged)
 
         _merge_suggestions_after_merge(survivor, merged, actor)
         activity_record(

@@ -24,6 +24,10 @@ from crm.permissions import (
 from customers import selectors, services
 from customers.forms import CommentForm, MergeForm
 from customers.identifiers import format_phone
+from customers.insights import selectors as insight_selectors
+from customers.insights.flags import can_set_insight_thresholds
+from customers.insights.forms import InsightThresholdsForm
+from customers.insights.services import insight_thresholds_current, insight_thresholds_update
 from customers.models import ActivityKind, ContactKind, Customer, MergeSuggestion
 from orders.models import Order
 from stores.models import Store
@@ -73,7 +77,10 @@ def _timeline_context(request: HttpRequest, customer: Customer) -> dict[str, Any
 
 @require(can_view_customers)
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
-    customer = _live_customer(customer_id)
+    # Her insight and its thresholds come with her record: no query of their own.
+    customer = insight_selectors.customer_with_insight(customer_id=customer_id)
+    if customer is None:
+        raise Http404("No such customer.")
     if customer.merged_into_id:
         messages.info(request, f"Record #{customer.pk} was merged into this one.")
         return redirect(_survivor(customer))
@@ -116,6 +123,8 @@ def _render_detail(
         call_form=call_form or LogCallForm(orders=recent_orders),
         callback_form=callback_form or CallbackRequestForm(phones=_phones(customer)),
         open_phone_form="call" if call_form else "callback" if callback_form else "",
+        insight=insight_selectors.insight_panel_for(customer),
+        can_set_insight_thresholds=can_set_insight_thresholds(request.user),
     )
     return render(request, "customers/detail.html", context, status=status)
 
@@ -305,3 +314,29 @@ def merge_suggestion_dismiss(request: HttpRequest, suggestion_id: int) -> HttpRe
     services.merge_suggestion_dismiss(suggestion=suggestion, actor=cast(User, request.user))
     messages.success(request, "Marked as different people; this pair won't be suggested again.")
     return redirect(reverse("customers:merge_list"))
+
+
+@require(can_set_insight_thresholds)
+def insight_thresholds(request: HttpRequest) -> HttpResponse:
+    """Supervisors and admins set when the insight flags are raised; every page shows the change
+    at once, since flags are judged when they are read."""
+    current = insight_thresholds_current()
+    form = InsightThresholdsForm(request.POST or None, instance=current)
+    if request.method == "POST" and form.is_valid():
+        try:
+            insight_thresholds_update(
+                actor=cast(User, request.user),
+                values={name: form.cleaned_data[name] for name in form.fields},
+            )
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, "Insight thresholds saved: every page uses them now.")
+            return redirect("customers:insight_thresholds")
+    stored = insight_thresholds_current() if request.method == "POST" else current
+    return render(
+        request,
+        "customers/insight_settings.html",
+        {"form": form, "stored": stored},
+        status=400 if form.errors else 200,
+    )

@@ -16,6 +16,7 @@ from typing import Any
 import kombu.pools
 import pytest
 from aiosmtpd.controller import Controller
+from celery import _state as celery_state
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -44,6 +45,9 @@ def _tasks_in_process(request: pytest.FixtureRequest) -> Iterator[None]:
     celery_app.conf.task_always_eager = eager
     yield
     celery_app.conf.task_always_eager = previous
+    # Eager tasks run by several threads at once can leave Celery's process-wide "a task is
+    # running here" flag set, which would make a later test's result.get() refuse to join.
+    celery_state._set_task_join_will_block(False)  # type: ignore[attr-defined]
 
 
 @pytest.fixture(autouse=True)
@@ -201,9 +205,9 @@ def own_redis() -> Iterator[RedisServer]:
     server.stop()
 
 
-def start_worker(**extra_env: str) -> subprocess.Popen[bytes]:
-    """Start a real `celery -A crm worker` process on the test database and wait until it
-    answers a ping on the broker this process publishes to."""
+def start_worker(*, queues: str = "celery", **extra_env: str) -> subprocess.Popen[bytes]:
+    """Start a real `celery -A crm worker` process on the test database, consuming `queues`
+    (comma-separated), and wait until it answers a ping on the broker this process publishes to."""
     database = connection.settings_dict
     env = {
         **os.environ,
@@ -227,6 +231,7 @@ def start_worker(**extra_env: str) -> subprocess.Popen[bytes]:
             "--without-gossip",
             "--without-mingle",
             "--loglevel=WARNING",
+            f"--queues={queues}",
         ],
         cwd=ROOT,
         env=env,

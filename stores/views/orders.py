@@ -1,6 +1,7 @@
 """The kiosk of a store's console: an associate orders for a customer at the counter what the
 store doesn't have, to ship home or to pick up at a store that has it."""
 
+from decimal import Decimal
 from typing import Any, cast
 
 from django import forms
@@ -10,14 +11,15 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from crm.models import Channel, User
-from crm.permissions import store_counter
+from crm.permissions import HtmxHttpRequest, store_counter
+from customers.insights.selectors import basket_total, customer_with_insight, insight_panel_for
 from customers.models import ContactKind, Customer
-from customers.selectors import customer_for_page
 from customers.services import Identity
 from orders.models import Fulfilment
 from orders.services import LineInput, order_record
 from stores import selectors
 from stores.models import Store, StoreKind
+from stores.selectors import StockCheck
 
 LINE_COUNT = 5
 # The customer's strongest identifier on file names her to identity resolution.
@@ -118,17 +120,49 @@ def _customer(request: HttpRequest) -> Customer | None:
         return None
     if not raw.isdigit():
         raise Http404("No such customer.")
-    customer = customer_for_page(customer_id=int(raw))
+    # Her insight and its thresholds come with her record, for the cross-sell hint.
+    customer = customer_with_insight(customer_id=int(raw))
     if customer is None or customer.merged_into_id:
         raise Http404("No such customer.")
     return customer
 
 
+def _typed_lines(form: KioskOrderForm) -> list[tuple[str, int]]:
+    """The SKUs and quantities typed so far, valid or not (a blank quantity is one)."""
+    lines = []
+    for sku_field, qty_field in form.lines:
+        sku = (sku_field.value() or "").strip()
+        raw = str(qty_field.value() or "1").strip()
+        if sku:
+            lines.append((sku, int(raw) if raw.isdigit() and int(raw) > 0 else 1))
+    return lines
+
+
+def _basket(form: KioskOrderForm, checks: list[StockCheck]) -> Decimal | None:
+    """The catalogue value of the typed basket, from the products the stock check found."""
+    prices = {check.sku.upper(): check.product.price for check in checks if check.product}
+    known = [(prices[sku.upper()], qty) for sku, qty in _typed_lines(form) if sku.upper() in prices]
+    return sum((price * qty for price, qty in known), Decimal("0")) if known else None
+
+
 @store_counter
-def kiosk_order(request: HttpRequest, store: Store) -> HttpResponse:
+def kiosk_order(request: HtmxHttpRequest, store: Store) -> HttpResponse:
     """The order form. "Check stock" shows where each SKU is in stock and stores nothing; "Place
-    the order" records a kiosk order of this store, reserving the stock at the pickup store."""
+    the order" records a kiosk order of this store, reserving the stock at the pickup store.
+    As the basket is typed, htmx asks for her insight against it (action "basket")."""
     customer = _customer(request)
+    if request.htmx and request.POST.get("action") == "basket" and customer is not None:
+        typed = KioskOrderForm(request.POST, customer=customer)
+        return render(
+            request,
+            "customers/_insights.html",
+            {
+                "panel": insight_panel_for(
+                    customer, basket_total=basket_total(lines=_typed_lines(typed))
+                ),
+                "variant": "counter",
+            },
+        )
     status = 200
     if request.method == "POST":
         form = KioskOrderForm(request.POST, customer=customer)
@@ -179,6 +213,7 @@ def kiosk_order(request: HttpRequest, store: Store) -> HttpResponse:
         form.fields["pickup_store"].widget.attrs.update(
             {"class": "form-select is-invalid", "aria-describedby": "pickup-store-error"}
         )
+    checks = selectors.stock_checks(skus=form.entered_skus())
     return render(
         request,
         "stores/orders/new.html",
@@ -186,7 +221,10 @@ def kiosk_order(request: HttpRequest, store: Store) -> HttpResponse:
             "store": store,
             "form": form,
             "customer": customer,
-            "checks": selectors.stock_checks(skus=form.entered_skus()),
+            "insight": insight_panel_for(customer, basket_total=_basket(form, checks))
+            if customer is not None
+            else None,
+            "checks": checks,
             # The store at the counter, highlighted in each stock table.
             "own_store_ids": {store.pk},
         },

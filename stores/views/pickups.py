@@ -1,5 +1,6 @@
 """The pickup counter of a store's console: the queue by state and an action per row."""
 
+from decimal import Decimal
 from typing import cast
 
 from django.contrib import messages
@@ -12,7 +13,12 @@ from django.views.decorators.http import require_POST
 
 from crm.models import User
 from crm.permissions import HtmxHttpRequest, staff_required, store_counter, stores_worked_at
-from orders.models import PickupStatus
+from customers.insights.selectors import (
+    customer_insight_panel,
+    insight_panel_for,
+    with_insight,
+)
+from orders.models import Pickup, PickupStatus
 from orders.services import pickup_collect, pickup_set_status
 from stores import selectors
 from stores.models import Store
@@ -24,6 +30,7 @@ TAB_LABELS = {
     "ready": "Ready",
     "done": "Recently done",
 }
+OPEN_PICKUP_STATUSES = (PickupStatus.PLACED, PickupStatus.PREPARING, PickupStatus.READY)
 # The counter's buttons and the move each makes; "collect" checks the code first.
 ACTIONS = {
     "prepare": PickupStatus.PREPARING,
@@ -36,6 +43,11 @@ DONE_MESSAGES = {
     "cancel": "Order {number} was cancelled; its stock is released and the order refunded.",
     "collect": "Order {number} was handed over.",
 }
+
+
+def _basket(pickup: Pickup) -> Decimal | None:
+    """What she is about to take home: the order of a pickup still to be handed over."""
+    return pickup.order.total if pickup.status in OPEN_PICKUP_STATUSES else None
 
 
 @staff_required
@@ -52,8 +64,14 @@ def pickup_counter(request: HttpRequest, store: Store) -> HttpResponse:
     tab = request.GET.get("state", "to_prepare")
     if tab not in TAB_LABELS:
         tab = "to_prepare"
-    paginator = Paginator(selectors.pickups_for_store(store=store, tab=tab), PAGE_SIZE)
+    # Each row's customer insight and the thresholds come in the page's own query.
+    pickups = with_insight(selectors.pickups_for_store(store=store, tab=tab), "order__customer")
+    paginator = Paginator(pickups, PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
+    for pickup in page.object_list:
+        pickup.insight_panel = customer_insight_panel(  # type: ignore[attr-defined]
+            pickup.order.customer, row=pickup, basket_total=_basket(pickup)
+        )
     counts = selectors.pickup_tab_counts(store=store)
     return render(
         request,
@@ -94,6 +112,9 @@ def pickup_action(
         pickup = selectors.pickup_at_store(store=store, pickup_id=pickup_id) or pickup
     done = "" if error else DONE_MESSAGES[action].format(number=pickup.order.number)
     if request.htmx:
+        pickup.insight_panel = insight_panel_for(  # type: ignore[attr-defined]
+            pickup.order.customer, basket_total=_basket(pickup)
+        )
         return render(
             request,
             "stores/pickups/_row.html",

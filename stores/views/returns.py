@@ -13,8 +13,9 @@ from django.views.decorators.http import require_POST
 
 from crm.models import User
 from crm.permissions import can_override_return_window, store_console
+from customers.insights.selectors import customer_with_insight, insight_panel_for
 from customers.models import Customer
-from customers.selectors import customer_for_page, customer_search
+from customers.selectors import customer_search
 from orders import selectors
 from orders.models import ItemCondition, Order, RefundMethod, Return, ReturnReason, ReturnStatus
 from orders.selectors import DeskLine, DeskOrder
@@ -142,7 +143,8 @@ class ReturnForm(forms.Form):
 
 
 def _customer(customer_id: int) -> Customer:
-    customer = customer_for_page(customer_id=customer_id)
+    # Her insight and its thresholds come with her record, for the panel at the desk.
+    customer = customer_with_insight(customer_id=customer_id)
     if customer is None or customer.merged_into_id:
         raise Http404("No such customer.")
     return customer
@@ -195,6 +197,7 @@ def _render_customer(
             "forms": forms_by_order,
             "limit": selectors.DESK_ORDER_LIMIT,
             "may_override": can_override_return_window(request.user, store),
+            "insight": insight_panel_for(customer),
         },
         status=status,
     )

@@ -233,6 +233,7 @@ class TestMerge:
             ("customers.visit", "customer"),
             ("customers.wishlistitem", "customer"),
             ("customers.cart", "customer"),
+            ("tickets.articledeflection", "customer"),
         }
 
     def test_dismissed_pairs_stay_dismissed(self, supervisor) -> None:

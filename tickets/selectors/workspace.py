@@ -18,6 +18,7 @@ from django.utils.html import strip_tags
 
 from crm.models import User
 from crm.permissions import AnyUser, can_work_inquiries, is_staff_member, stores_worked_at
+from customers.insights.selectors import InsightPanel, customer_insight_panel, with_insight
 from customers.models import Customer
 from customers.selectors import CustomerFigures, customer_figures, recent_orders
 from orders.models import Order
@@ -331,6 +332,7 @@ class InquiryPage:
     figures: CustomerFigures | None
     first_response_timer: SlaTimer | None
     resolution_timer: SlaTimer | None
+    insight: InsightPanel | None = None
 
 
 def inquiry_for_page(*, user: AnyUser, inquiry_id: int) -> Inquiry | None:
@@ -379,11 +381,10 @@ def inquiry_page(*, user: User, inquiry: Inquiry) -> InquiryPage:
     orders: list[Order] = []
     candidates: list[Inquiry] = []
     if inquiry.customer_id is not None:
-        customer = (
-            Customer.objects.prefetch_related("contact_points")
-            .select_related("home_store")
-            .get(pk=inquiry.customer_id)
-        )
+        # Her insight and its thresholds come with her: no query of their own.
+        customer = with_insight(
+            Customer.objects.prefetch_related("contact_points").select_related("home_store")
+        ).get(pk=inquiry.customer_id)
         orders = recent_orders(customer=customer, limit=ORDER_CHOICES_LIMIT)
         candidates = merge_candidates(user=user, inquiry=inquiry)
     working = can_work_inquiries(user)
@@ -423,6 +424,7 @@ def inquiry_page(*, user: User, inquiry: Inquiry) -> InquiryPage:
         resolution_timer=sla_timer(inquiry.resolution_due_at, now, paused=paused)
         if open_
         else None,
+        insight=customer_insight_panel(customer) if customer is not None else None,
     )
 
 

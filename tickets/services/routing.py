@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -32,6 +33,8 @@ from django.utils import timezone
 
 from crm.models import Channel, OutboundEmailStatus, User
 from crm.services import audit_record, enqueue_after_commit
+from customers.insights.flags import high_maintenance
+from customers.insights.selectors import insight_of, thresholds_from, with_insight
 from customers.models import Customer
 from orders.models import Order, OrderStatus, Pickup, PickupStatus, Return
 from tickets.models import (
@@ -83,6 +86,8 @@ class CustomerFacts:
     has_recent_return: bool = False
     value_tier: str = ValueTier.NEW
     high_maintenance: bool = False
+    # Who says so: staff by hand, or her insight (its reason).
+    high_maintenance_why: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,14 +112,19 @@ def value_tier(value: Decimal) -> str:
 
 def needs_customer_history(rules: Iterable[RoutingRule]) -> bool:
     return any(
-        rule.has_open_pickup is not None or rule.has_recent_return is not None or rule.value_tiers
+        rule.has_open_pickup is not None
+        or rule.has_recent_return is not None
+        or rule.value_tiers
+        # Staff flag her by hand, or her insight does: the insight is read with the history.
+        or rule.high_maintenance is not None
         for rule in rules
     )
 
 
 def customer_facts(customer_ids: Iterable[int], *, now: datetime) -> dict[int, CustomerFacts]:
     """Pickups, recent returns and lifetime value (as customer_figures counts it: orders not
-    cancelled) of these customers, in one query however many there are."""
+    cancelled) of these customers, and whether each is high-maintenance (flagged by staff, or by
+    her insight against the supervisor's thresholds), in one query however many there are."""
     ids = list(set(customer_ids))
     if not ids:
         return {}
@@ -126,37 +136,40 @@ def customer_facts(customer_ids: Iterable[int], *, now: datetime) -> dict[int, C
         .annotate(total=Sum("total"))
         .values("total")
     )
-    rows = (
-        Customer.objects.filter(pk__in=ids)
-        .annotate(
-            open_pickup=Exists(
-                Pickup.objects.filter(order__customer=OuterRef("pk")).exclude(
-                    status__in=CLOSED_PICKUP_STATUSES
-                )
-            ),
-            recent_return=Exists(
-                Return.objects.filter(
-                    customer=OuterRef("pk"),
-                    created_at__gte=now - timedelta(days=RECENT_RETURN_DAYS),
-                )
-            ),
-            lifetime_value=Coalesce(
-                Subquery(lifetime_value),
-                Value(Decimal("0")),
-                output_field=DecimalField(max_digits=14, decimal_places=2),
-            ),
-        )
-        .values_list("pk", "open_pickup", "recent_return", "lifetime_value", "high_maintenance")
+    rows = with_insight(Customer.objects.filter(pk__in=ids)).annotate(
+        open_pickup=Exists(
+            Pickup.objects.filter(order__customer=OuterRef("pk")).exclude(
+                status__in=CLOSED_PICKUP_STATUSES
+            )
+        ),
+        recent_return=Exists(
+            Return.objects.filter(
+                customer=OuterRef("pk"),
+                created_at__gte=now - timedelta(days=RECENT_RETURN_DAYS),
+            )
+        ),
+        lifetime_value=Coalesce(
+            Subquery(lifetime_value),
+            Value(Decimal("0")),
+            output_field=DecimalField(max_digits=14, decimal_places=2),
+        ),
     )
-    return {
-        pk: CustomerFacts(
-            has_open_pickup=pickup,
-            has_recent_return=returned,
-            value_tier=value_tier(value),
-            high_maintenance=flagged,
-        )
-        for pk, pickup, returned, value, flagged in rows
-    }
+    return {row.pk: _facts(row) for row in rows}
+
+
+def _facts(row: Customer) -> CustomerFacts:
+    """One customer's facts from her row of customer_facts' query."""
+    annotated: Any = row
+    flag = high_maintenance(insight, thresholds_from(row)) if (insight := insight_of(row)) else None
+    return CustomerFacts(
+        has_open_pickup=annotated.open_pickup,
+        has_recent_return=annotated.recent_return,
+        value_tier=value_tier(annotated.lifetime_value),
+        high_maintenance=row.high_maintenance or flag is not None,
+        high_maintenance_why="flagged by staff"
+        if row.high_maintenance
+        else (flag.reason.rstrip(".") if flag else ""),
+    )
 
 
 def with_first_text(inquiries: QuerySet[Inquiry]) -> QuerySet[Inquiry]:
@@ -246,8 +259,9 @@ class CompiledRule:
             (
                 rule.high_maintenance,
                 customer.high_maintenance,
-                "customer is flagged high-maintenance",
-                "customer is not flagged high-maintenance",
+                "customer is high-maintenance"
+                + (f" ({customer.high_maintenance_why})" if customer.high_maintenance_why else ""),
+                "customer is not high-maintenance",
             ),
         ):
             if wanted is None:
