@@ -37,7 +37,7 @@ TOUCH_TIMELINE_CHANNEL = {
     TouchChannel.MAIL: Channel.SYSTEM,
 }
 
-_SENT_BY = {
+SENT_BY = {
     TouchChannel.EMAIL: "by e-mail",
     TouchChannel.SMS: "by SMS",
     TouchChannel.WEB: "on the web shop",
@@ -45,7 +45,7 @@ _SENT_BY = {
     TouchChannel.MAIL: "by post",
 }
 
-_VISIT_SUMMARY = {
+VISIT_SUMMARY = {
     VisitSource.PROMOTION: "Visited from a promotion",
     VisitSource.BOOKMARK: "Visited from a bookmark",
     VisitSource.TYPED: "Visited by typing the address",
@@ -96,7 +96,7 @@ def offer_label(touch: Touch) -> str:
     }.get(OfferType(touch.offer_type), "")
 
 
-def _offer(touch: Touch) -> str:
+def offer_summary(touch: Touch) -> str:
     label = offer_label(touch)
     return f"Offer {label}" if label else "Offer"
 
@@ -149,7 +149,7 @@ def touch_record(
         customer=customer,
         kind=ActivityKind.OFFER_SENT,
         channel=TOUCH_TIMELINE_CHANNEL[TouchChannel(channel)],
-        summary=f"{_offer(touch)} sent {_SENT_BY[TouchChannel(channel)]}",
+        summary=f"{offer_summary(touch)} sent {SENT_BY[TouchChannel(channel)]}",
         detail=" · ".join(part for part in (campaign, promotion_code, description) if part),
         occurred_at=touch.sent_at,
         actor=actor,
@@ -196,7 +196,7 @@ def touch_event(
         touch.redeemed_order = order
         update.append("redeemed_order")
     touch.save(update_fields=update)
-    summary = f"{_offer(touch)} {event}"
+    summary = f"{offer_summary(touch)} {event}"
     if order is not None:
         summary += f" on order {order.number}"
     activity_record(
@@ -246,7 +246,7 @@ def visit_record(
         customer=customer,
         kind=ActivityKind.VISIT,
         channel=Channel.WEB,
-        summary=_VISIT_SUMMARY[VisitSource(source)],
+        summary=VISIT_SUMMARY[VisitSource(source)],
         detail=detail,
         occurred_at=visit.occurred_at,
         actor=actor,

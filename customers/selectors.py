@@ -7,7 +7,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    Max,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+)
 from django.utils.dateparse import parse_datetime
 
 from crm.models import Channel
@@ -35,6 +42,7 @@ SEARCH_LIMIT = 25
 # Deep pages of a name search cost more the deeper they go; past this, refine the search.
 SEARCH_MAX_PAGES = 200
 TIMELINE_PAGE = 25
+# Offers, visits, wish list and carts on the 360 page's tabs: a page at a time, newest first.
 CONTACT_KINDS = (ActivityKind.COMMENT_ADDED,)
 _PHONE_CHARACTERS = re.compile(r"^[\d\s().+\-/]+$")
 # An inquiry's reference as customers quote it: "R-10234", "r10234", "#R-10234".
@@ -156,6 +164,12 @@ def customer_for_page(*, customer_id: int) -> Customer | None:
     )
 
 
+def customer_brief(*, customer_id: int) -> Customer | None:
+    """The customer and the record she was merged into, if any, without her contact points: one
+    query, for the parts of her page that load on their own."""
+    return Customer.objects.select_related("merged_into").filter(pk=customer_id).first()
+
+
 @dataclass
 class CustomerFigures:
     order_count: int
@@ -217,7 +231,7 @@ def customer_timeline(
         activities = activities.filter(channel=channel)
     if kind in ActivityKind.values:
         activities = activities.filter(kind=kind)
-    cursor = _parse_cursor(before)
+    cursor = parse_cursor(before)
     if cursor is not None:
         at, pk = cursor
         activities = activities.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, id__lt=pk))
@@ -239,7 +253,7 @@ def comment_activities(*, comment: Comment) -> list[Activity]:
     )
 
 
-def _parse_cursor(before: str) -> tuple[datetime, int] | None:
+def parse_cursor(before: str) -> tuple[datetime, int] | None:
     at, _, pk = before.rpartition("_")
     moment = parse_datetime(at) if at else None
     if moment is None or not pk.isdigit():

@@ -17,6 +17,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm import demo
+from crm.demo.engagement import (
+    crowd_plans,
+    engagement_write_in_bulk,
+    engagement_write_through_services,
+    people,
+)
 from crm.management.commands.seed_demo import (
     people_write_in_bulk,
     person_write_through_services,
@@ -26,12 +32,16 @@ from crm.models import AuditEntry, Channel, OutboundEmail, Role, User
 from customers.models import (
     Activity,
     ActivityKind,
+    Cart,
     Comment,
     ContactKind,
     ContactPoint,
     Customer,
     MergeSuggestion,
     MergeSuggestionStatus,
+    Touch,
+    Visit,
+    WishListItem,
 )
 from customers.services import merge_suggestions_find
 from orders.models import (
@@ -255,7 +265,7 @@ def test_the_customer_login_sees_her_orders_from_every_channel(seeded: str) -> N
 
 ROW_KINDS = (Store, Product, StockLevel, StockMovement, User, Customer, ContactPoint, Order,
              OrderLine, Activity, Comment, MergeSuggestion, AuditEntry, Pickup, Return,
-             OutboundEmail)  # fmt: skip
+             OutboundEmail, Touch, Visit, WishListItem, Cart)  # fmt: skip
 
 
 def test_running_it_again_changes_nothing(seeded: str) -> None:
@@ -389,3 +399,140 @@ def test_rows_written_in_bulk_are_the_rows_the_services_write() -> None:
         merge_suggestions_find(customer_id=pk)
         for pk in Customer.objects.values_list("pk", flat=True)
     )
+
+
+# Marketing and web activity: the story customer's through the services, the crowd's in bulk.
+
+ENGAGEMENT_KINDS = (
+    ActivityKind.OFFER_SENT, ActivityKind.OFFER_OPENED, ActivityKind.OFFER_CLICKED,
+    ActivityKind.OFFER_REDEEMED, ActivityKind.VISIT, ActivityKind.WISHLIST_CHANGED,
+    ActivityKind.CART_ABANDONED, ActivityKind.CART_RECOVERED,
+)  # fmt: skip
+
+
+def test_the_portal_customer_answered_offers_visited_and_left_carts(
+    seeded: str, client: Client
+) -> None:
+    maya = Customer.objects.get(user__email="customer@demo.example.com")
+    touches = maya.touches.all()
+    outcomes = Counter(
+        "redeemed" if t.redeemed_at else "clicked" if t.clicked_at else
+        "opened" if t.opened_at else "sent" for t in touches
+    )  # fmt: skip
+    assert set(outcomes) == {"sent", "opened", "clicked", "redeemed"}
+    redeemed = touches.exclude(redeemed_order=None)
+    assert redeemed.count() >= 3
+    assert all(t.redeemed_order.customer_id == maya.pk for t in redeemed)
+    # An e-mail offer redeemed at a store's till.
+    assert redeemed.filter(channel="email", redeemed_order__channel=Channel.STORE).exists()
+    assert {"email", "sms", "mail", "store"} <= set(touches.values_list("channel", flat=True))
+    assert len(set(maya.visits.values_list("source", flat=True))) >= 5
+    assert maya.visits.filter(occurred_at__gte=timezone.now() - timedelta(days=30)).count() >= 5
+    assert maya.wish_list_items.filter(removed_at=None).count() == 3
+    assert maya.carts.filter(recovered_at=None).count() == 2
+    assert maya.carts.exclude(recovered_order=None).get().recovered_order.customer_id == maya.pk
+    # All in the past, on her timeline.
+    assert not maya.activities.filter(occurred_at__gt=timezone.now()).exists()
+    assert maya.activities.filter(kind__in=ENGAGEMENT_KINDS).count() >= 40
+
+    client.force_login(User.objects.get(email="associate@demo.example.com"))
+    offers = client.get(reverse("customers:offers", args=[maya.pk])).content.decode()
+    assert "Outerwear Preview" in offers and "Redeemed" in offers
+    carts = client.get(reverse("customers:carts", args=[maya.pk])).content.decode()
+    assert "Left at payment" in carts and "Recovered" in carts
+
+
+def test_a_good_share_of_the_crowd_has_engagement(seeded: str) -> None:
+    crowd = Customer.objects.exclude(user__isnull=False).count()
+    with_offers = Touch.objects.values("customer").distinct().count()
+    with_visits = Visit.objects.values("customer").distinct().count()
+    assert with_offers > crowd / 3 and with_visits > crowd / 3
+    assert WishListItem.objects.values("customer").distinct().count() >= 3
+    assert Cart.objects.values("customer").distinct().count() >= 3
+    assert Touch.objects.exclude(redeemed_order=None).count() >= 3
+    assert Cart.objects.exclude(recovered_order=None).exists()
+    # Every redemption and recovery names one of the customer's own orders.
+    assert (
+        not Touch.objects.exclude(redeemed_order=None)
+        .exclude(redeemed_order__customer=models.F("customer"))
+        .exists()
+    )
+    assert (
+        not Cart.objects.exclude(recovered_order=None)
+        .exclude(recovered_order__customer=models.F("customer"))
+        .exists()
+    )
+    # Each event is on its customer's timeline, once.
+    assert Activity.objects.filter(kind=ActivityKind.OFFER_SENT).count() == Touch.objects.count()
+    assert Activity.objects.filter(kind=ActivityKind.VISIT).count() == Visit.objects.count()
+
+
+def _engagement_snapshot() -> list[Any]:
+    """Every customer's touches, visits, wish list, carts, their timeline entries and audit, with
+    ids replaced by what the row is (its external id, its time), so that two databases holding
+    the same engagement compare equal."""
+    touches = {str(pk): f"touch {e}" for pk, e in Touch.objects.values_list("pk", "external_id")}
+    carts = {str(pk): f"cart {e}" for pk, e in Cart.objects.values_list("pk", "external_id")}
+    visits = {
+        str(pk): f"visit {c} {at.isoformat()}"
+        for pk, c, at in Visit.objects.values_list("pk", "customer__search_name", "occurred_at")
+    }
+    items = {
+        str(pk): f"item {c} {sku} {at.isoformat()}"
+        for pk, c, sku, at in WishListItem.objects.values_list(
+            "pk", "customer__search_name", "product__sku", "added_at"
+        )
+    }
+    subjects = {"touch": touches, "cart": carts, "visit": visits}
+    objects = {
+        Touch._meta.label_lower: touches,
+        Cart._meta.label_lower: carts,
+        Visit._meta.label_lower: visits,
+        WishListItem._meta.label_lower: items,
+    }
+    snapshot: list[Any] = []
+    for customer in Customer.objects.order_by("customer_since", "pk"):
+        snapshot.append((
+            customer.search_name,
+            sorted((t.source, t.external_id, t.campaign, t.promotion_code, t.offer_type,
+                    t.offer_value, t.description, t.channel, t.sent_at, t.opened_at, t.clicked_at,
+                    t.redeemed_at, t.redeemed_order.number if t.redeemed_order else "")
+                   for t in customer.touches.select_related("redeemed_order")),
+            sorted(customer.visits.values_list("source", "occurred_at", "referrer", "campaign",
+                                               "landing_page")),
+            sorted(customer.wish_list_items.values_list("product__sku", "added_at",
+                                                        "removed_at")),
+            sorted((c.source, c.external_id, repr(c.items), c.value, c.abandoned_at,
+                    c.abandoned_step, c.recovered_at,
+                    c.recovered_order.number if c.recovered_order else "")
+                   for c in customer.carts.select_related("recovered_order")),
+            sorted((a.occurred_at, a.kind, a.channel, a.summary, a.detail, a.actor_id,
+                    a.subject_type, subjects.get(a.subject_type, {}).get(a.subject_id,
+                                                                         a.subject_id))
+                   for a in customer.activities.filter(kind__in=ENGAGEMENT_KINDS)),
+        ))  # fmt: skip
+    audit = sorted(
+        (e.action, e.object_type, objects[e.object_type][e.object_id], repr(e.data), e.actor_id)
+        for e in AuditEntry.objects.filter(object_type__in=objects)
+    )
+    return [snapshot, audit]
+
+
+def test_engagement_written_in_bulk_is_what_the_services_write() -> None:
+    world = world_write()
+    today = timezone.now().date()
+    people_write_in_bulk(list(demo.crowd(seed=3, count=120, today=today)), world)
+    products = {sku: product for sku, product in world.products.items() if product.is_active}
+    plans = list(crowd_plans(people(), seed=3, today=today, products=products))
+
+    savepoint = transaction.savepoint_create()
+    engagement_write_in_bulk(plans, products)
+    in_bulk = _engagement_snapshot()
+    transaction.savepoint_rollback(savepoint)
+    for plan in plans:
+        engagement_write_through_services(plan)
+    through_services = _engagement_snapshot()
+
+    assert in_bulk == through_services
+    assert {entry[1] for customer in in_bulk[0] for entry in customer[5]} == set(ENGAGEMENT_KINDS)
+    assert len(in_bulk[1]) > len(plans)

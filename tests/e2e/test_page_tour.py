@@ -185,6 +185,9 @@ def test_every_page_fits_and_is_photographed(
     anonymous.get_by_role("button", name="Sign in").click()
     expect(anonymous.get_by_role("alert")).to_contain_text("not correct")
     _check_and_shoot(anonymous, directory, f"login-error-{size}")
+    anonymous.goto(f"{url}/support/articles/")
+    expect(anonymous.get_by_text("No help articles yet")).to_be_visible()
+    _check_and_shoot(anonymous, directory, f"help-empty-{size}")
 
     rep = new_context(viewport).new_page()
     log_in(rep, url, shop["rep"].email)
@@ -224,6 +227,9 @@ def test_every_page_fits_and_is_photographed(
     rep.goto(f"{url}{shop['quiet'].get_absolute_url()}")
     expect(rep.get_by_text("No history yet")).to_be_visible()
     _check_and_shoot(rep, directory, f"customer-empty-{size}")
+    rep.get_by_role("tab", name="Offers").click()
+    expect(rep.get_by_text("No offers yet")).to_be_visible()
+    _check_and_shoot(rep, directory, f"customer-offers-empty-{size}")
 
     rep.goto(f"{url}{shop['order'].get_absolute_url()}")
     _check_and_shoot(rep, directory, f"order-{size}")
@@ -233,6 +239,9 @@ def test_every_page_fits_and_is_photographed(
     _check_and_shoot(rep, directory, f"inquiries-empty-{size}")
     rep.get_by_role("navigation", name="Main").get_by_role("link", name="Call-backs").click()
     _check_and_shoot(rep, directory, f"callbacks-empty-{size}")
+    rep.get_by_role("navigation", name="Main").get_by_role("link", name="Knowledge base").click()
+    expect(rep.get_by_text("No articles yet")).to_be_visible()
+    _check_and_shoot(rep, directory, f"knowledge-empty-{size}")
 
     response = rep.goto(f"{url}/customers/999999/")
     assert response is not None and response.status == 404
@@ -253,6 +262,9 @@ def test_every_page_fits_and_is_photographed(
     supervisor.get_by_role("link", name="Compare").first.click()
     expect(supervisor.get_by_role("heading", name="Are these one person?")).to_be_visible()
     _check_and_shoot(supervisor, directory, f"merge-compare-{size}")
+    supervisor.goto(f"{url}/customers/insights/settings/")
+    expect(supervisor.get_by_role("heading", name="Insight thresholds")).to_be_visible()
+    _check_and_shoot(supervisor, directory, f"insight-thresholds-{size}")
 
     customer = new_context(viewport).new_page()
     log_in(customer, url, shop["portal_user"].email)

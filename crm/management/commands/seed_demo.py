@@ -28,10 +28,13 @@ from django.utils.text import slugify
 
 from crm import demo
 from crm.demo import CommentPlan, OrderPlan, PersonPlan, PickupPlan, ReturnPlan
+from crm.demo.engagement import engagement_write
+from crm.demo.reports import backlog_history_write
 from crm.demo.service_desk import desk_write
 from crm.models import AuditEntry, Channel, OutboundEmail, Role, User
 from crm.services import audit_record
 from customers.identifiers import search_key
+from customers.insights.services import insights_rebuild
 from customers.models import (
     Activity,
     ActivityKind,
@@ -237,12 +240,16 @@ def demo_load(
         done += len(plans)
         if progress is not None:
             progress(done, crowd, started)
+    engagement_write(stories=stories, seed=seed, today=today)
     # Each inquiry commits on its own, so that it is routed and acknowledged (in-process) before
     # the demo replies to it or moves it back in time.
     with redirect_stdout(io.StringIO()):
         desk_write(
             users=world.users, workplaces=world.workplaces, stories=stories, now=timezone.now()
         )
+    backlog_history_write(now=timezone.now())
+    # Last: the bulk INSERTs and back-dating above bypass the services that keep insights current.
+    insights_rebuild()
 
     made = {
         "stores": Store.objects.count(),
