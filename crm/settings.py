@@ -128,7 +128,7 @@ else:
             "NAME": VAR_DIR / "crm.sqlite3",
         }
     }
-    # Covering indexes (INCLUDE) are PostgreSQL's; the embedded database simply keys on fewer columns.
+    # Covering indexes (INCLUDE) are PostgreSQL's; SQLite keys the same indexes on fewer columns.
     SILENCED_SYSTEM_CHECKS = ["models.W040"]
 # Reports may read from a replica (CRM_REPORTS_DATABASE_URL, same form as DATABASE_URL); without
 # one they read the main database. Tests read the test database through it.
