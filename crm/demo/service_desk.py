@@ -96,7 +96,7 @@ def desk_write(
     """Write the service desk and its inquiries; returns how many inquiries were opened."""
     # The articles first: the inquiries' acknowledgements list those that match.
     knowledge_write(author=users["supervisor"])
-    desk = _teams_write(users)
+    desk = teams_write(users)
     _story_inquiries_write(desk, users, workplaces, stories, now)
     # The crowd's first customers with an e-mail address write through the web form.
     writers = (
@@ -116,7 +116,7 @@ def desk_write(
     return Inquiry.objects.count()
 
 
-def _teams_write(users: dict[str, User]) -> Desk:
+def teams_write(users: dict[str, User]) -> Desk:
     rep, supervisor = users["rep"], users["supervisor"]
     default = Queue.objects.get(is_default=True)
     queues = {"service": default}
