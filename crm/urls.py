@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("me/", views.account_home, name="account_home"),
     path("healthz", views.healthz, name="healthz"),
+    path("bench/floor", views.bench_floor, name="bench_floor"),
     path("accounts/", include("allauth.urls")),
     path("customers/", include("customers.urls")),
     path("orders/", include("orders.urls")),

@@ -41,6 +41,12 @@ def healthz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok"})
 
 
+def bench_floor(request: HttpRequest) -> HttpResponse:
+    """The cheapest answer the stack gives, with no database or template: benchmarks measure
+    every page against it."""
+    return HttpResponse(b"ok\n", content_type="text/plain")
+
+
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """404: the API answers in its JSON error shape, every other page with the 404 page."""
     if request.path.startswith("/api/"):
