@@ -216,7 +216,9 @@ class IdempotencyKey(models.Model):
     path = models.CharField(max_length=255)
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_body = models.JSONField(null=True, blank=True)
+    # The answer as rendered JSON text: JSON escapes every character, so a body quoting what the
+    # client sent (a NUL in an unknown field's name) is kept as sent, which jsonb would refuse.
+    response_body = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -5,6 +5,7 @@ duplicate blocks on the key's unique index until the first commits, then replays
 concurrent duplicates write once. Error answers are not stored: the key can be used again."""
 
 import hashlib
+import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.utils import encoders
 
 from crm.api.errors import error_response
 from crm.api.permissions import token_of
@@ -35,7 +37,7 @@ def _fingerprint(request: Request) -> str:
 
 
 def _replay(record: IdempotencyKey) -> Response:
-    response = Response(record.response_body, status=record.status_code)
+    response = Response(json.loads(record.response_body), status=record.status_code)
     response["Idempotent-Replayed"] = "true"
     return response
 
@@ -81,7 +83,7 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
                 transaction.set_rollback(True)
                 return response
             record.status_code = response.status_code
-            record.response_body = response.data
+            record.response_body = json.dumps(response.data, cls=encoders.JSONEncoder)
             record.save(update_fields=["status_code", "response_body"])
         return response
 

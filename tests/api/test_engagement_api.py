@@ -185,6 +185,21 @@ class TestTouches:
         assert (first.status_code, replay.status_code, other.status_code) == (201, 201, 422)
         assert replay["Idempotent-Replayed"] == "true"
 
+    def test_an_answer_quoting_a_nul_character_is_kept_for_replay(self, client) -> None:
+        # The bulk answer names the unknown field it refused, NUL included.
+        items = [touch_body(external_id="a"), {**touch_body(external_id="b"), "odd\u0000key": 1}]
+        headers = {"HTTP_IDEMPOTENCY_KEY": "k-nul"}
+
+        first = client.post(reverse("api:touch-bulk"), {"items": items}, format="json", **headers)
+        replay = client.post(reverse("api:touch-bulk"), {"items": items}, format="json", **headers)
+
+        assert first.status_code == 207
+        assert [r["status"] for r in first.json()["results"]] == [201, 400]
+        assert "odd\u0000key" in first.json()["results"][1]["error"]["fields"]
+        assert (replay.status_code, replay.json()) == (207, first.json())
+        assert replay["Idempotent-Replayed"] == "true"
+        assert Touch.objects.count() == 1
+
 
 class TestWebActivity:
     def test_visit(self, client) -> None:
