@@ -27,9 +27,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-from psycopg import sql
-
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/crm_bench_reports"
 BATCH = 5000
@@ -37,6 +34,10 @@ BUDGET_MS = 1000
 HISTORY_DAYS = 730
 STORES = 30
 QUEUES = ["Returns & refunds", "Store pickups", "Orders & delivery", "Priority", "Products"]
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from tests.bench import bench_search_360  # noqa: E402
 
 
 def bench_database_url() -> str:
@@ -46,22 +47,6 @@ def bench_database_url() -> str:
     if os.environ.get("DATABASE_URL"):
         return urlunsplit(urlsplit(os.environ["DATABASE_URL"])._replace(path="/crm_bench_reports"))
     return DEFAULT_URL
-
-
-def database_create(url: str, *, fresh: bool) -> None:
-    """Create the benchmark database (with `fresh`, drop it first); only a database whose name
-    says it is for benchmarks is ever dropped."""
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    if "bench" not in name:
-        sys.exit(f"Refusing to use {name!r}: the benchmark database's name must contain 'bench'.")
-    server = urlunsplit(parts._replace(path="/postgres"))
-    with psycopg.connect(server, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if exists and fresh:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
-        if fresh or not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def django_setup(url: str) -> None:
@@ -500,7 +485,7 @@ def main() -> None:
     args = parser.parse_args()
 
     url = bench_database_url()
-    database_create(url, fresh=not args.reuse)
+    bench_search_360.database_create(url, fresh=not args.reuse)
     django_setup(url)
 
     from django.core.management import call_command
