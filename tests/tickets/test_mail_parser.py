@@ -391,9 +391,10 @@ ONE_MB = 1024 * 1024
 def test_a_megabyte_of_headers_parses_in_under_a_second(headers: bytes) -> None:
     raw = b"From: maya@example.com\r\nMessage-ID: <big@x>\r\n" + headers + b"\r\nbody\r\n"
     assert len(raw) > ONE_MB - 100
-    started = time.perf_counter()
+    # CPU time, not wall time: the bound is on the parser's work, whatever else the machine runs.
+    started = time.process_time()
     parsed = parse_email(raw)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
     assert parsed.from_address == "maya@example.com"
     assert_clean(parsed)
 
@@ -406,10 +407,10 @@ def test_five_thousand_parts_stay_bounded_in_time_and_memory() -> None:
     ]
     raw = multipart(["Content-Type: text/plain\r\n\r\nMany files.", *parts])
     tracemalloc.start()
-    started = time.perf_counter()
+    started = time.process_time()
     try:
         parsed = parse_email(raw)
-        elapsed = time.perf_counter() - started
+        elapsed = time.process_time() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -454,9 +455,9 @@ def test_five_thousand_parts_stay_bounded_in_time_and_memory() -> None:
     ],
 )
 def test_deep_nesting_is_read_in_bounded_time(raw: bytes) -> None:
-    started = time.perf_counter()
+    started = time.process_time()
     parsed = parse_email(raw)
-    assert time.perf_counter() - started < 3
+    assert time.process_time() - started < 3
     assert_clean(parsed)
 
 
