@@ -253,6 +253,16 @@ class Inquiry(models.Model):
     first_response_breached_at = models.DateTimeField(null=True, blank=True)
     resolution_breached_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # The next SLA due time, kept by the database: the first response until there is one, then
+    # the resolution. The agent queue is sorted by it through inquiry_open_due_idx.
+    sla_due_at = models.GeneratedField(
+        expression=models.Case(
+            models.When(first_responded_at__isnull=True, then=models.F("first_response_due_at")),
+            default=models.F("resolution_due_at"),
+        ),
+        output_field=models.DateTimeField(null=True, blank=True),
+        db_persist=True,
+    )
 
     acknowledgement = models.OneToOneField(
         "crm.OutboundEmail", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -280,9 +290,18 @@ class Inquiry(models.Model):
                 condition=models.Q(routed_at__isnull=True),
                 name="inquiry_unrouted_idx",
             ),
-            # The queues' recent satisfaction.
+            # The agent queue: open inquiries by SLA due time, counted per queue, assignee and
+            # breach from the index alone.
+            models.Index(
+                fields=["sla_due_at", "created_at", "id"],
+                include=["queue", "assignee", "status", "store"],
+                condition=models.Q(status__in=OPEN_STATUSES, merged_into__isnull=True),
+                name="inquiry_open_due_idx",
+            ),
+            # The queues' recent satisfaction, read from the index alone.
             models.Index(
                 fields=["rated_at"],
+                include=["queue", "rating"],
                 condition=models.Q(rating__isnull=False),
                 name="inquiry_rated_idx",
             ),
