@@ -141,6 +141,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: CACHE_URL (redis://host:6379/1) or in-process memory. Login rate limits live here.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://crm")}
+if "CACHE_URL" in os.environ:
+    # Sessions are read from the shared cache and written through to the database, so a request
+    # doesn't query the session table. (A per-process memory cache would keep a session alive in
+    # one process after the sign-out in another.)
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 AUTH_USER_MODEL = "crm.User"
 AUTHENTICATION_BACKENDS = [
