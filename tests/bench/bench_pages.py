@@ -511,9 +511,9 @@ def discover(samples: int) -> tuple[list[Page], str, dict[str, str]]:
     return pages, password, facts
 
 
-def count_queries(pages: list[Page]) -> None:
-    """The most SQL queries any of QUERY_SAMPLES requests of each page made, through the test
-    client (the server itself runs without query logging)."""
+def count_queries(pages: list[Page], samples: int = QUERY_SAMPLES) -> None:
+    """The most SQL queries any of `samples` requests of each page made, through the test client
+    (the server itself runs without query logging)."""
     from django.db import connection, reset_queries
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
@@ -528,7 +528,7 @@ def count_queries(pages: list[Page]) -> None:
                 clients[page.login].force_login(User.objects.get(email=page.login))
         client = clients[page.login]
         counts = []
-        for path in page.paths[:QUERY_SAMPLES]:
+        for path in page.paths[:samples]:
             reset_queries()
             with CaptureQueriesContext(connection) as queries:
                 response = client.get(path)
