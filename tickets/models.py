@@ -301,7 +301,7 @@ class Inquiry(models.Model):
             # The queues' recent satisfaction, read from the index alone.
             models.Index(
                 fields=["rated_at"],
-                include=["queue", "rating"],
+                include=["queue", "rating", "merged_into", "store"],
                 condition=models.Q(rating__isnull=False),
                 name="inquiry_rated_idx",
             ),
