@@ -168,7 +168,12 @@ class Pickup(models.Model):
     class Meta:
         ordering = ["created_at", "id"]
         indexes = [
-            models.Index(fields=["store", "status", "created_at"], name="pickup_queue_idx"),
+            # The counter's tabs, listed and counted (with the done tab's window) from the index.
+            models.Index(
+                fields=["store", "status", "created_at"],
+                include=["updated_at"],
+                name="pickup_queue_idx",
+            ),
             models.Index(fields=["status", "hold_until"], name="pickup_hold_idx"),
             # Reports: pickups made ready, and collected, within a date range.
             models.Index(

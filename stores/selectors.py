@@ -110,12 +110,13 @@ def pickups_for_store(*, store: Store, tab: str) -> QuerySet[Pickup]:
 
 
 def pickup_tab_counts(*, store: Store) -> dict[str, int]:
-    """How many pickups each tab of the store's counter holds, in one query."""
+    """How many pickups each tab of the store's counter holds, in one query that reads the
+    index pickup_queue_idx alone (it counts a column of the index, not the id)."""
     since = timezone.now() - DONE_WINDOW
     return Pickup.objects.filter(store=store).aggregate(
         **{
             tab: Count(
-                "pk",
+                "status",
                 filter=Q(status__in=statuses)
                 & (Q(updated_at__gte=since) if tab == "done" else Q()),
             )

@@ -5,13 +5,13 @@ from typing import cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from crm.models import User
+from crm.pagination import CountedPaginator
 from crm.permissions import HtmxHttpRequest, staff_required, store_counter, stores_worked_at
 from customers.insights.selectors import (
     customer_insight_panel,
@@ -66,13 +66,12 @@ def pickup_counter(request: HttpRequest, store: Store) -> HttpResponse:
         tab = "to_prepare"
     # Each row's customer insight and the thresholds come in the page's own query.
     pickups = with_insight(selectors.pickups_for_store(store=store, tab=tab), "order__customer")
-    paginator = Paginator(pickups, PAGE_SIZE)
-    page = paginator.get_page(request.GET.get("page"))
+    counts = selectors.pickup_tab_counts(store=store)
+    page = CountedPaginator(pickups, PAGE_SIZE, counts[tab]).get_page(request.GET.get("page"))
     for pickup in page.object_list:
         pickup.insight_panel = customer_insight_panel(  # type: ignore[attr-defined]
             pickup.order.customer, row=pickup, basket_total=_basket(pickup)
         )
-    counts = selectors.pickup_tab_counts(store=store)
     return render(
         request,
         "stores/pickups/counter.html",
