@@ -11,8 +11,8 @@ load generator in a process of its own keeps 4 keep-alive connections busy on lo
 include a reconnect, as behind a proxy that does not pool):
   - the bare floor view (/bench/floor), then the customer 360 page and customer search for each
     identifier kind (rep), the agent queue sorted by SLA due and the inquiry page (rep), the
-    customer's tracking page, and the pickup counter and returns desk of the store with the most
-    open pickups (a member of its staff);
+    customer's tracking page, and the pickup counter (its ready tab, the longest) and returns desk
+    of the store with the most open pickups (a member of its staff);
   - e-mail intake: raw MIME to /inbound/email/ from 4 concurrent senders;
   - acknowledgement latency: a steady 50 messages/s with 1 Celery worker process delivering to
     an SMTP server on loopback, from the intake's answer to the acknowledgement's delivery;
@@ -491,7 +491,8 @@ def discover(samples: int) -> tuple[list[Page], str, dict[str, str]]:
         Page("inquiry page (agent)", [f"/inquiries/{pk}/" for pk, _ in inquiry_rows], rep, 60),
         Page("tracking page (customer)", [f"/track/{token}/" for _, token in inquiry_rows],
              None, 25),
-        Page(f"pickup counter ({store})", [f"/stores/{store}/pickups/"], staff, 60),
+        Page(f"pickup counter ({store}), ready tab", [f"/stores/{store}/pickups/?state=ready"],
+             staff, 60),
         Page(f"returns desk ({store})", [f"/stores/{store}/returns/"], staff, 60),
     ]  # fmt: skip
     empty = [page.label for page in pages if not page.paths]
