@@ -180,6 +180,14 @@ class InquiryStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (InquiryStatus.NEW, InquiryStatus.OPEN, InquiryStatus.WAITING)
+# A queue's backlog, for its expected answer time: routed person-sent inquiries waiting for their
+# first response (waiting on the customer doesn't count).
+BACKLOG = models.Q(
+    status__in=(InquiryStatus.NEW, InquiryStatus.OPEN),
+    first_responded_at__isnull=True,
+    merged_into__isnull=True,
+    automated_reason="",
+)
 
 
 class Inquiry(models.Model):
@@ -297,6 +305,16 @@ class Inquiry(models.Model):
                 include=["queue", "assignee", "status", "store"],
                 condition=models.Q(status__in=OPEN_STATUSES, merged_into__isnull=True),
                 name="inquiry_open_due_idx",
+            ),
+            # A queue's backlog and recent first responses, for the acknowledgement's expected
+            # answer time.
+            models.Index(
+                fields=["queue", "routed_at"], condition=BACKLOG, name="inquiry_backlog_idx"
+            ),
+            models.Index(
+                fields=["queue", "first_responded_at"],
+                condition=models.Q(first_responded_at__isnull=False),
+                name="inquiry_answered_idx",
             ),
             # The queues' recent satisfaction, read from the index alone.
             models.Index(

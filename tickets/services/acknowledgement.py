@@ -22,14 +22,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from crm.models import OutboundEmailStatus
 from crm.services import email_release
 from tickets.business_hours import BusinessHours
-from tickets.models import Inquiry, InquiryStatus, Priority, Queue
+from tickets.models import BACKLOG, Inquiry, Priority, Queue
 from tickets.selectors.knowledge import articles_for_acknowledgement
 from tickets.services.routing import with_first_text
 from tickets.services.sla import sla_targets
@@ -79,20 +79,15 @@ def expected_reply(
     docstring for the formula). `ahead_of`: count only the backlog routed before this moment."""
     hours = BusinessHours.of(queue)
     since = hours.subtract(now, RATE_WINDOW)
-    figures = Inquiry.objects.filter(queue=queue).aggregate(
-        backlog=Count(
-            "pk",
-            filter=Q(
-                status__in=(InquiryStatus.NEW, InquiryStatus.OPEN),
-                first_responded_at__isnull=True,
-                routed_at__lt=ahead_of or now,
-                merged_into__isnull=True,
-                automated_reason="",
-            ),
-        ),
-        answered=Count("pk", filter=Q(first_responded_at__gt=since, first_responded_at__lte=now)),
-    )
-    backlog, answered = figures["backlog"], figures["answered"]
+    # Two counts, each read from its own index alone (inquiry_backlog_idx, inquiry_answered_idx),
+    # so that their cost follows the queue's backlog and recent answers, not its whole history.
+    in_queue = Inquiry.objects.filter(queue=queue)
+    backlog = in_queue.filter(BACKLOG, routed_at__lt=ahead_of or now).aggregate(
+        n=Count("routed_at")
+    )["n"]
+    answered = in_queue.filter(first_responded_at__gt=since, first_responded_at__lte=now).aggregate(
+        n=Count("first_responded_at")
+    )["n"]
     target = sla_targets(queue=queue, priority=priority).first_response
     if answered:
         wait = timedelta(hours=(backlog + 1) * RATE_WINDOW.total_seconds() / 3600 / answered)
