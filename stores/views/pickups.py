@@ -69,7 +69,7 @@ def pickup_counter(request: HttpRequest, store: Store) -> HttpResponse:
     counts = selectors.pickup_tab_counts(store=store)
     page = CountedPaginator(pickups, PAGE_SIZE, counts[tab]).get_page(request.GET.get("page"))
     for pickup in page.object_list:
-        pickup.insight_panel = customer_insight_panel(  # type: ignore[attr-defined]
+        pickup.insight_panel = customer_insight_panel(
             pickup.order.customer, row=pickup, basket_total=_basket(pickup)
         )
     return render(

@@ -214,9 +214,10 @@ def inquiry_queue_page(*, user: User, filters: QueueFilters, page: str | int = 1
     now = timezone.now()
     visible = visible_inquiries(user).filter(merged_into__isnull=True)
     open_visible = visible.filter(status__in=OPEN_STATUSES)
-    per_queue = {
-        row["queue_id"]: row
-        for row in open_visible.order_by()
+    # Per queue (None: not routed yet), the count of each tab (VIEWS).
+    per_queue: dict[int | None, dict[str, int]] = {
+        queue_id: dict(zip(VIEWS, figures, strict=True))
+        for queue_id, *figures in open_visible.order_by()
         .values("queue_id")
         .annotate(
             all=Count("pk"),
@@ -224,6 +225,7 @@ def inquiry_queue_page(*, user: User, filters: QueueFilters, page: str | int = 1
             unassigned=Count("pk", filter=Q(assignee__isnull=True)),
             breaching=Count("pk", filter=_breaching(now)),
         )
+        .values_list("queue_id", *VIEWS)
     }
     ratings = {
         row["queue_id"]: (row["average"], row["count"])
