@@ -146,11 +146,11 @@ class OrderCreateSerializer(StrictSerializer):
     )
 
     def validate_lines(self, lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        known = set(
-            Product.objects.filter(sku__in={line["sku"] for line in lines}).values_list(
-                "sku", flat=True
-            )
-        )
+        # A bulk request reads the products of all its orders once (context "catalogue").
+        skus = {line["sku"] for line in lines}
+        known = skus & self.context.get("catalogue", {}).keys()
+        if skus - known:
+            known |= set(Product.objects.filter(sku__in=skus - known).values_list("sku", flat=True))
         errors: dict[str, Any] = {
             str(index): {"sku": [f"No product has the SKU “{line['sku']}”."]}
             for index, line in enumerate(lines)

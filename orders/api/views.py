@@ -31,7 +31,15 @@ from orders.api.serializers import (
     ReturnSerializer,
     order_record_arguments,
 )
-from orders.models import Order, OrderStatus, Pickup, PickupStatus, Return, ReturnStatus
+from orders.models import (
+    Order,
+    OrderStatus,
+    Pickup,
+    PickupStatus,
+    Product,
+    Return,
+    ReturnStatus,
+)
 from orders.services import order_record, pickup_collect, pickup_set_status
 from orders.services.pickups import MAX_WRONG_CODES
 from orders.services.returns import return_create
@@ -215,15 +223,68 @@ def order_for_api(number: str) -> Order:
     return get_object_or_404(orders_for_api().prefetch_related("lines"), number=number)
 
 
-def order_create(request: Request, data: dict[str, Any]) -> tuple[Order, bool]:
+def order_create(
+    request: Request,
+    data: dict[str, Any],
+    *,
+    catalogue: dict[str, Product] | None = None,
+    stored: dict[tuple[str, str], Order] | None = None,
+) -> tuple[Order, bool]:
     """Record one validated order for this caller; True when this request stored it, False
-    when the same external id was already stored (the stored order is returned)."""
+    when the same external id was already stored (the stored order is returned). A bulk request
+    passes the products and the stored orders it read for all its items at once."""
     check_write(
         request, channel=data["channel"], stores=[data.get("store"), data.get("pickup_store")]
     )
+    arguments = order_record_arguments(data)
+    if stored is not None and arguments["external_id"]:
+        found = stored.get((arguments["external_source"], arguments["external_id"]))
+        if found is not None:
+            return found, False
     started = timezone.now()
-    order = order_record(**order_record_arguments(data), actor=actor_of(request))
+    order = order_record(
+        **arguments,
+        actor=actor_of(request),
+        catalogue=catalogue,
+        known_new=stored is not None,
+    )
     return order, order.created_at >= started
+
+
+def _bulk_catalogue(items: list[Any]) -> dict[str, Product]:
+    """The products named by any line of the (not yet validated) items, in one query."""
+    skus = {
+        line["sku"].strip()
+        for item in items
+        if isinstance(item, dict) and isinstance(item.get("lines"), list)
+        for line in item["lines"]
+        if isinstance(line, dict) and isinstance(line.get("sku"), str)
+    }
+    return {product.sku: product for product in Product.objects.filter(sku__in=skus)}
+
+
+def _bulk_stored(items: list[Any]) -> dict[tuple[str, str], Order]:
+    """The orders already stored under the external ids of the items, in one query."""
+    keys = {
+        (item["external_source"].strip(), item["external_id"].strip())
+        for item in items
+        if isinstance(item, dict)
+        and isinstance(item.get("external_source"), str)
+        and isinstance(item.get("external_id"), str)
+        and item["external_id"].strip()
+    }
+    if not keys:
+        return {}
+    # exclude(external_id=""): the condition of the unique index that answers this.
+    candidates = Order.objects.exclude(external_id="").filter(
+        external_source__in={source for source, _ in keys},
+        external_id__in={external_id for _, external_id in keys},
+    )
+    return {
+        key: order
+        for order in candidates
+        if (key := (order.external_source, order.external_id)) in keys
+    }
 
 
 class OrderFilter(django_filters.FilterSet):
@@ -442,13 +503,19 @@ class OrderBulk(generics.GenericAPIView):
         envelope = BulkRequestSerializer(data=request.data)
         envelope.is_valid(raise_exception=True)
 
+        items = envelope.validated_data["items"]
+        # Read once for the whole request: the products of every line, and the orders already
+        # stored under the items' external ids (an order sent twice in the request is caught by
+        # the external id's unique constraint).
+        catalogue, stored = _bulk_catalogue(items), _bulk_stored(items)
+
         def write(data: dict[str, Any]) -> dict[str, Any]:
-            order, created = order_create(request, data)
+            order, created = order_create(request, data, catalogue=catalogue, stored=stored)
             body: dict[str, Any] = dict(OrderBriefSerializer(order).data)
             body["_status"] = 201 if created else 200
             return body
 
-        results = bulk_apply(envelope.validated_data["items"], OrderCreateSerializer, write, {})
+        results = bulk_apply(items, OrderCreateSerializer, write, {"catalogue": catalogue})
         return Response({"results": results}, status=status.HTTP_207_MULTI_STATUS)
 
 

@@ -46,6 +46,8 @@ def order_record(
     pickup_store: Store | None = None,
     actor: User | None = None,
     take_stock: bool = True,
+    catalogue: Mapping[str, Product] | None = None,
+    known_new: bool = False,
 ) -> Order:
     """Record an order from any channel on the customer found by identity resolution, and put it on
     her timeline. A store or kiosk sale names its store; a till sale takes its goods out of the
@@ -53,8 +55,13 @@ def order_record(
     today's stock counts already reflect it). A pick-up order names its pickup store
     and reserves its stock there in the same transaction, or is refused naming the stores that have
     it. The same external id sent again by the same system returns the order already stored
-    instead of a second one."""
-    if external_id:
+    instead of a second one.
+
+    A caller recording many orders at once may pass the products it read for all of them
+    (`catalogue`, by SKU; any missing are read here) and say it looked their external ids up
+    already (`known_new`): the same order sent twice is then still caught by the unique
+    constraint on the external id."""
+    if external_id and not known_new:
         existing = Order.objects.filter(
             external_source=external_source, external_id=external_id
         ).first()
@@ -72,8 +79,11 @@ def order_record(
     )
     if fulfilment == Fulfilment.PICKUP and not status:
         status = OrderStatus.PLACED
-    products = {p.sku: p for p in Product.objects.filter(sku__in={line.sku for line in lines})}
-    unknown = sorted({line.sku for line in lines} - products.keys())
+    skus = {line.sku for line in lines}
+    products = {sku: catalogue[sku] for sku in skus if catalogue and sku in catalogue}
+    if skus - products.keys():
+        products |= {p.sku: p for p in Product.objects.filter(sku__in=skus - products.keys())}
+    unknown = sorted(skus - products.keys())
     if unknown:
         raise ValidationError({"lines": [f"Unknown SKU: {', '.join(unknown)}."]})
 
