@@ -49,22 +49,6 @@ def bench_database_url() -> str:
     return DEFAULT_URL
 
 
-def django_setup(url: str) -> None:
-    os.environ.update(
-        DATABASE_URL=url,
-        DJANGO_DEBUG="true",
-        DJANGO_SETTINGS_MODULE="crm.settings",
-        DJANGO_SECRET_KEY="benchmark-only-not-secret",
-        DJANGO_LOG_LEVEL="WARNING",
-    )
-    os.environ.pop("CELERY_BROKER_URL", None)
-    os.environ.pop("CRM_REPORTS_DATABASE_URL", None)
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    django.setup()
-
-
 def declared_indexes_ensure() -> list[str]:
     """Create the indexes the models declare that no migration has made yet (a model's Meta
     edited ahead of its app's migration), so that the benchmark measures the schema as declared.
@@ -486,7 +470,7 @@ def main() -> None:
 
     url = bench_database_url()
     bench_search_360.database_create(url, fresh=not args.reuse)
-    django_setup(url)
+    bench_search_360.django_setup(url)
 
     from django.core.management import call_command
     from django.db import connection

@@ -62,7 +62,8 @@ def database_create(url: str, *, fresh: bool) -> None:
 
 
 def django_setup(url: str) -> None:
-    """Development settings on the benchmark database, with Celery tasks run in-process."""
+    """Development settings on the benchmark database alone (no reports replica), with Celery
+    tasks run in-process."""
     os.environ.update(
         DATABASE_URL=url,
         DJANGO_DEBUG="true",
@@ -71,6 +72,7 @@ def django_setup(url: str) -> None:
         DJANGO_LOG_LEVEL="WARNING",
     )
     os.environ.pop("CELERY_BROKER_URL", None)
+    os.environ.pop("CRM_REPORTS_DATABASE_URL", None)
     sys.path.insert(0, str(ROOT))
     import django
 
