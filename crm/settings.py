@@ -289,9 +289,13 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# Insight recomputes follow every timeline write; on their own queue (workers started with
-# `-Q insights`) they never hold up acknowledgements, routing or notifications on the default one.
-CELERY_TASK_ROUTES = {"customers.refresh_insight": {"queue": "insights"}}
+# Insight recomputes follow every timeline write, and merge suggestions every new customer; on
+# their own queue (workers started with `-Q insights`) they never hold up acknowledgements,
+# routing or notifications on the default one.
+CELERY_TASK_ROUTES = {
+    "customers.refresh_insight": {"queue": "insights"},
+    "customers.find_merge_suggestions": {"queue": "insights"},
+}
 # max_retries 0: a publish while Redis is down fails at once instead of blocking the request for
 # seconds of reconnect attempts; the work is in the database and its sweep enqueues it again.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600, "max_retries": 0}
