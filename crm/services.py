@@ -4,6 +4,8 @@ import hashlib
 import random
 import secrets
 import smtplib
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from email.headerregistry import AddressHeader
@@ -12,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.mail import EmailMultiAlternatives, make_msgid
+from django.core.mail import EmailMultiAlternatives, mailers, make_msgid
+from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.handler import DEFAULT_MAILER_ALIAS
 from django.core.mail.utils import DNS_NAME
 from django.core.validators import validate_email
@@ -46,19 +49,32 @@ RESERVED_HEADERS = frozenset({"to", "cc", "bcc", "message-id"})
 SWEEP_GRACE = timedelta(minutes=1)
 SWEEP_BATCH = 500
 ERROR_MAX_LENGTH = 2000
+# A mail server may drop a connection idle for longer (RFC 5321 asks it to wait 5 minutes at least):
+# a connection kept open between e-mails is used again only within this many seconds.
+CONNECTION_IDLE_LIMIT = 30.0
 
 
-def audit_record(
+def audit_entry(
     *, actor: User | None, action: str, obj: models.Model, data: dict[str, Any] | None = None
 ) -> AuditEntry:
-    """Append who did what to which record. Call it inside the transaction of the change."""
-    return AuditEntry.objects.create(
+    """An unsaved entry of who did what to which record, for a bulk_create of many changes in
+    their transaction."""
+    return AuditEntry(
         actor=actor,
         action=action,
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
         data=data or {},
     )
+
+
+def audit_record(
+    *, actor: User | None, action: str, obj: models.Model, data: dict[str, Any] | None = None
+) -> AuditEntry:
+    """Append who did what to which record. Call it inside the transaction of the change."""
+    entry = audit_entry(actor=actor, action=action, obj=obj, data=data)
+    entry.save()
+    return entry
 
 
 class EmailTemporaryFailure(Exception):
@@ -120,13 +136,14 @@ def _clean_email(
     return errors
 
 
-def enqueue_after_commit(task: "Task[..., Any]", *args: Any) -> None:
-    """Publish a task once the caller's transaction commits, never before. A broker that is down
+def enqueue_after_commit(task: "Task[..., Any]", *args: Any, countdown: float = 0) -> None:
+    """Publish a task once the caller's transaction commits, never before (outside a transaction:
+    at once), to run after `countdown` seconds. A broker that is down
     fails the publish at once and the error is logged, not raised: the write stands, and the
     periodic sweep of the work's own table (the outbox, unrouted inquiries) enqueues it again."""
 
     def publish() -> None:
-        task.apply_async(args=args, retry=False)
+        task.apply_async(args=args, countdown=countdown, retry=False)
 
     # In-process (eager) tasks run inside publish(): their errors are the caller's to see.
     transaction.on_commit(publish, robust=not current_app.conf.task_always_eager)
@@ -179,24 +196,20 @@ def email_enqueue(
     return email
 
 
-def email_release(*, email_id: int, text: str, html: str = "") -> OutboundEmail | None:
-    """Give a held e-mail its body and send it once the caller's transaction commits. An e-mail
-    already released is left as it is (None), so a release repeated sends once."""
-    with transaction.atomic():
-        email = (
-            OutboundEmail.objects.select_for_update()
-            .filter(pk=email_id, status=OutboundEmailStatus.HELD)
-            .first()
-        )
-        if email is None:
-            return None
-        email.text_body = text
-        email.html_body = html
-        email.status = OutboundEmailStatus.PENDING
-        email.next_attempt_at = timezone.now()
-        email.save(update_fields=["text_body", "html_body", "status", "next_attempt_at"])
-        _send_on_commit(email.pk)
-    return email
+def email_release(*, email_id: int, text: str, html: str = "", enqueue: bool = True) -> bool:
+    """Give a held e-mail its body and send it once the caller's transaction commits; True if it
+    was held. An e-mail already released is left as it is (False), so a release repeated sends
+    once. With enqueue=False the caller sends it itself (email_deliver) after the commit; should
+    it fail to, the outbox sweep sends it."""
+    released = OutboundEmail.objects.filter(pk=email_id, status=OutboundEmailStatus.HELD).update(
+        text_body=text,
+        html_body=html,
+        status=OutboundEmailStatus.PENDING,
+        next_attempt_at=timezone.now(),
+    )
+    if released and enqueue:
+        _send_on_commit(email_id)
+    return bool(released)
 
 
 def _message(email: OutboundEmail) -> EmailMultiAlternatives:
@@ -210,6 +223,39 @@ def _message(email: OutboundEmail) -> EmailMultiAlternatives:
     if email.html_body:
         message.attach_alternative(email.html_body, "text/html")
     return message
+
+
+class _KeptConnection(threading.local):
+    """The default mailer's connection of this thread, kept open between e-mails: a worker sends
+    many, and each new connection costs a handshake. It is opened again when the mailer's settings
+    change, after CONNECTION_IDLE_LIMIT of idleness, and after any error."""
+
+    config: object = None
+    backend: BaseEmailBackend | None = None
+    used_at = 0.0
+
+    def send(self, message: EmailMultiAlternatives) -> None:
+        config = settings.MAILERS.get(DEFAULT_MAILER_ALIAS)
+        stale = time.monotonic() - self.used_at > CONNECTION_IDLE_LIMIT
+        if self.backend is not None and (config is not self.config or stale):
+            self.close()
+        if self.backend is None:
+            self.backend, self.config = mailers[DEFAULT_MAILER_ALIAS], config
+            self.backend.open()
+        try:
+            self.backend.send_messages([message])
+        except BaseException:
+            self.close()
+            raise
+        self.used_at = time.monotonic()
+
+    def close(self) -> None:
+        if self.backend is not None:
+            backend, self.backend = self.backend, None
+            backend.close()
+
+
+_connection = _KeptConnection()
 
 
 def _is_temporary(error: Exception) -> bool:
@@ -256,7 +302,7 @@ def email_send(*, email_id: int) -> OutboundEmail | None:
             return None
         email.attempts += 1
         try:
-            _message(email).send(using=DEFAULT_MAILER_ALIAS)
+            _connection.send(_message(email))
         except (OSError, ValueError) as error:
             email.last_error = _describe(error)
             if not _is_temporary(error) or email.attempts > settings.CRM_EMAIL_MAX_RETRIES:
@@ -273,6 +319,18 @@ def email_send(*, email_id: int) -> OutboundEmail | None:
             return email
     # Raised after the commit, so that the attempt and its error stay recorded.
     raise EmailTemporaryFailure(email.last_error, retry_in=retry_in)
+
+
+def email_deliver(*, email_id: int) -> OutboundEmail | None:
+    """Send a pending e-mail now, in the caller's process (email_send); after a temporary failure
+    its retry is enqueued with the wait email_send chose."""
+    from crm.tasks import send_email  # tasks call services: import late
+
+    try:
+        return email_send(email_id=email_id)
+    except EmailTemporaryFailure as failure:
+        enqueue_after_commit(send_email, email_id, countdown=failure.retry_in)
+        return None
 
 
 def outbox_sweep() -> int:

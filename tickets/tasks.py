@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
+from crm.services import email_deliver
 from tickets.services import acknowledgement, routing, sla
 
 
@@ -15,10 +16,12 @@ from tickets.services import acknowledgement, routing, sla
     max_retries=5,
 )
 def route_inquiry(inquiry_id: int) -> None:
-    """Route a new inquiry, then send its acknowledgement with the routed queue's answer time.
-    Both steps check the inquiry's state first: a second run changes nothing."""
-    routing.inquiry_route(inquiry_id=inquiry_id)
-    acknowledgement.acknowledgement_release(inquiry_id=inquiry_id)
+    """Route a new inquiry, with the others waiting when the worker is behind, then send their
+    acknowledgements with the routed queues' answer times from this task, on the worker's kept
+    mail connection. Each step checks the inquiry's or e-mail's state first: a second run
+    changes nothing."""
+    for email_id in acknowledgement.inquiries_route_and_acknowledge(inquiry_id=inquiry_id):
+        email_deliver(email_id=email_id)
 
 
 @shared_task(name="tickets.sweep_inquiries", acks_late=True)

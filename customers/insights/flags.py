@@ -41,6 +41,18 @@ def _days(value: Decimal | float) -> str:
     return f"{days} day{'s' if days != 1 else ''}"
 
 
+# What high_maintenance reads (the stored fields behind its rates): routing asks for these alone.
+HIGH_MAINTENANCE_INSIGHT_FIELDS = (
+    "items_bought",
+    "items_returned",
+    "order_count",
+    "inquiry_count",
+    "call_count",
+    "callback_count",
+)
+HIGH_MAINTENANCE_THRESHOLDS = ("returns_rate_percent", "contacts_per_order")
+
+
 def high_maintenance(insight: CustomerInsight, thresholds: InsightThresholds) -> Flag | None:
     """Returns much of what she buys and needs service often: both rates above the thresholds."""
     returns_rate, contacts = insight.returns_rate_items, insight.contacts_per_order

@@ -28,14 +28,11 @@ from orders.models import Product
 THRESHOLD_PREFIX = "insight_threshold_"
 
 
-def threshold_annotations() -> dict[str, Subquery]:
-    """The thresholds as columns of any query: uncorrelated one-row subqueries, computed once
-    per query by the database."""
+def threshold_annotations(names: Sequence[str] = INSIGHT_THRESHOLD_FIELDS) -> dict[str, Subquery]:
+    """The thresholds (all, or these) as columns of any query: uncorrelated one-row subqueries,
+    computed once per query by the database."""
     row = InsightThresholds.objects.filter(pk=InsightThresholds.SINGLETON_ID)
-    return {
-        f"{THRESHOLD_PREFIX}{name}": Subquery(row.values(name)[:1])
-        for name in INSIGHT_THRESHOLD_FIELDS
-    }
+    return {f"{THRESHOLD_PREFIX}{name}": Subquery(row.values(name)[:1]) for name in names}
 
 
 def with_insight[M: Model](queryset: QuerySet[M], customer_path: str = "") -> QuerySet[M]:
@@ -46,10 +43,12 @@ def with_insight[M: Model](queryset: QuerySet[M], customer_path: str = "") -> Qu
 
 
 def thresholds_from(row: object) -> InsightThresholds:
-    """The thresholds annotated on a row by with_insight; the defaults where none are set."""
+    """The thresholds annotated on a row (a model instance or a dict of values) by with_insight or
+    threshold_annotations; the defaults where none are set."""
     thresholds = InsightThresholds(pk=InsightThresholds.SINGLETON_ID)
     for name in INSIGHT_THRESHOLD_FIELDS:
-        value = getattr(row, f"{THRESHOLD_PREFIX}{name}", None)
+        key = f"{THRESHOLD_PREFIX}{name}"
+        value = row.get(key) if isinstance(row, dict) else getattr(row, key, None)
         if value is not None:
             setattr(thresholds, name, value)
     return thresholds

@@ -6,13 +6,18 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
-from crm.models import Channel, OutboundEmailStatus
+from crm.models import Channel, OutboundEmail, OutboundEmailStatus
 from customers.services import Identity
 from tests.conftest import SmtpSink
 from tests.factories import QueueFactory, web_inquiry
-from tickets.models import Inquiry, InquiryStatus, Priority, Queue
-from tickets.services.acknowledgement import acknowledgement_release, expected_reply
+from tickets.models import Inquiry, InquiryStatus, Priority, Queue, RoutingRule
+from tickets.services.acknowledgement import (
+    acknowledgement_release,
+    expected_reply,
+    inquiries_route_and_acknowledge,
+)
 from tickets.services.inquiries import IncomingMessage, inquiry_open
 from tickets.services.routing import inquiry_route
 
@@ -220,3 +225,43 @@ class TestAcknowledgement:
         quoted = [line for line in text.splitlines() if line.startswith("> ")]
         assert 3 <= len(quoted) <= 6
         assert quoted[-1].endswith("…")
+
+
+def test_inquiries_acknowledged_together_each_count_the_ones_routed_before_them(
+    django_capture_on_commit_callbacks,
+):
+    # given: a team answering one inquiry an hour, all day, with nobody waiting
+    team = around_the_clock()
+    RoutingRule.objects.create(name="Everything", queue=team, position=1)
+    now = timezone.now()
+    Inquiry.objects.bulk_create(
+        Inquiry(
+            queue=team,
+            channel=Channel.EMAIL,
+            subject=f"Answered {n}",
+            status=InquiryStatus.RESOLVED,
+            created_at=now - timedelta(hours=26),
+            routed_at=now - timedelta(hours=26),
+            first_responded_at=now - timedelta(hours=n + 0.5),
+        )
+        for n in range(24)
+    )
+    arrived = [web_inquiry(email=f"c{n}@example.com") for n in range(3)]
+
+    # when: one routing task routes and acknowledges the three waiting
+    with django_capture_on_commit_callbacks(execute=False):
+        released = inquiries_route_and_acknowledge(inquiry_id=arrived[0].pk)
+
+    # then: each one's answer time counts those ahead of it in the team's queue
+    bodies = {
+        email.to[0]: email.text_body
+        for email in OutboundEmail.objects.filter(
+            pk__in=released, status=OutboundEmailStatus.PENDING
+        )
+    }
+    assert "within about an hour" in bodies["c0@example.com"]
+    assert "within about 2 hours" in bodies["c1@example.com"]
+    assert "within about 3 hours" in bodies["c2@example.com"]
+    assert inquiries_route_and_acknowledge(inquiry_id=arrived[1].pk) == [
+        arrived[1].acknowledgement_id
+    ]

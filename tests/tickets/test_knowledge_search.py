@@ -10,7 +10,7 @@ from crm.demo.knowledge import knowledge_write
 from tests.tickets.factories_knowledge import article, editor
 from tickets.models import Article, ArticleCategory
 from tickets.selectors.knowledge import (
-    articles_for_acknowledgement,
+    articles_for_acknowledgements,
     markdown_html,
     markdown_text,
     matching_articles,
@@ -125,10 +125,13 @@ def test_the_acknowledgements_lookup_is_bounded_and_leaves_the_transaction_as_it
 
     before = statement_timeout()
     with transaction.atomic():
-        found = articles_for_acknowledgement(subject="Gift card", text="What is my balance?")
+        gift_card, nothing = articles_for_acknowledgements(
+            [("Gift card", "What is my balance?"), ("Xyzzy", "")]
+        )
         assert statement_timeout() == before
-    assert [a.title for a in found][:1] == ["Gift cards: balance, using them and lost cards"]
-    assert len(found) <= 3
+    assert [a.title for a in gift_card][:1] == ["Gift cards: balance, using them and lost cards"]
+    assert len(gift_card) <= 3
+    assert nothing == []
 
 
 def test_a_long_message_is_cut_to_a_bounded_query():

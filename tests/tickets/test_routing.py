@@ -20,6 +20,7 @@ from tickets.models import (
     Assignment,
     EventKind,
     Inquiry,
+    InquiryEvent,
     InquiryStatus,
     Priority,
     Queue,
@@ -28,7 +29,7 @@ from tickets.models import (
     ValueTier,
 )
 from tickets.services.inquiries import IncomingMessage, inquiry_open
-from tickets.services.routing import DEFAULT_REASON, inquiry_route, value_tier
+from tickets.services.routing import DEFAULT_REASON, inquiries_route, inquiry_route, value_tier
 
 pytestmark = pytest.mark.django_db
 
@@ -397,3 +398,31 @@ def test_concurrent_routings_to_a_queue_take_turns_instead_of_picking_the_same_m
     first.refresh_from_db()
     second.refresh_from_db()
     assert {first.assignee, second.assignee} == {ann, bob}
+
+
+@pytest.mark.parametrize("waiting", [3, 30])
+def test_a_routing_takes_the_inquiries_waiting_with_it_reading_the_rules_once(
+    waiting, django_assert_max_num_queries
+):
+    team = new_queue(name="Orders")
+    rule("Orders", queue=team, keywords="order", has_recent_return=False)
+    older = [web_inquiry(subject=f"My order {n}") for n in range(waiting - 1)]
+    own = web_inquiry(subject="Where is my order?")
+
+    # shared reads once (inquiries, rules, customers, policy, events, audit), one write each
+    with django_assert_max_num_queries(8 + waiting):
+        routed = inquiries_route(inquiry_id=own.pk)
+
+    assert [inquiry.pk for inquiry in routed] == [own.pk, *(inquiry.pk for inquiry in older)]
+    assert set(Inquiry.objects.values_list("queue__name", flat=True)) == {"Orders"}
+    assert InquiryEvent.objects.filter(kind=EventKind.ROUTED).count() == waiting
+    assert inquiries_route(inquiry_id=own.pk) == []
+
+
+def test_a_routing_takes_at_most_a_batch_and_its_own_inquiry_first():
+    inquiries = [web_inquiry() for _ in range(5)]
+
+    routed = inquiries_route(inquiry_id=inquiries[3].pk, batch=3)
+
+    assert [inquiry.pk for inquiry in routed] == [inquiries[n].pk for n in (3, 0, 1)]
+    assert Inquiry.objects.filter(routed_at__isnull=True).count() == 2

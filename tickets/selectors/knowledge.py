@@ -13,7 +13,7 @@ runs on SQLite, where the same functions fall back to a plain word match.
 
 import logging
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -319,19 +319,23 @@ def matching_articles(
     return list(_searched(articles, text, any_word=True)[:limit])
 
 
-def articles_for_acknowledgement(*, subject: str, text: str) -> list[Article]:
-    """Up to three published articles matching an inquiry, for its acknowledgement. The lookup
-    is bounded (its words, its limit, and a statement timeout on PostgreSQL), and a failure only
-    leaves the articles out: the acknowledgement itself must go."""
+def articles_for_acknowledgements(inquiries: Sequence[tuple[str, str]]) -> list[list[Article]]:
+    """Up to three published articles matching each inquiry (subject, text), for their
+    acknowledgements. The lookups are bounded (their words, their limit, and a statement timeout
+    on PostgreSQL), and a failure only leaves the articles out: the acknowledgements must go."""
+    found: list[list[Article]] = []
+    if not inquiries:
+        return found
     try:
         with transaction.atomic():  # a savepoint: a timeout leaves the caller's work intact
             previous = _limit_statement_time(ACKNOWLEDGEMENT_LOOKUP_MS)
-            articles = matching_articles(f"{subject}\n{text}", limit=SUGGESTIONS)
+            for subject, text in inquiries:
+                found.append(matching_articles(f"{subject}\n{text}", limit=SUGGESTIONS))
             _limit_statement_time(previous)
-            return articles
+            return found
     except DatabaseError:
         logger.warning("Articles for an acknowledgement could not be looked up.", exc_info=True)
-        return []
+        return [*found, *([] for _ in inquiries[len(found) :])]
 
 
 def _limit_statement_time(milliseconds: int | str | None) -> str | None:

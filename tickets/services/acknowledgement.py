@@ -17,8 +17,9 @@ team is back if it is away now, and that it is busier than usual if the wait exc
 
 import math
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db import transaction
@@ -29,10 +30,11 @@ from django.utils import timezone
 from crm.models import OutboundEmailStatus
 from crm.services import email_release
 from tickets.business_hours import BusinessHours
-from tickets.models import BACKLOG, Inquiry, Priority, Queue
-from tickets.selectors.knowledge import articles_for_acknowledgement
+from tickets.models import BACKLOG, Article, Inquiry, Priority, Queue
+from tickets.selectors.knowledge import articles_for_acknowledgements
+from tickets.services import routing
 from tickets.services.routing import with_first_text
-from tickets.services.sla import sla_targets
+from tickets.services.sla import TargetsCache, sla_targets
 
 RATE_WINDOW = timedelta(hours=24)  # of working time
 MINIMUM_WAIT = timedelta(hours=1)  # of working time
@@ -68,17 +70,16 @@ def _round_up(moment: datetime, minutes: int = 30) -> datetime:
     return floor if floor == moment else floor + step
 
 
-def expected_reply(
-    queue: Queue,
-    now: datetime,
-    *,
-    ahead_of: datetime | None = None,
-    priority: int = Priority.NORMAL,
-) -> ExpectedReply:
-    """When the queue is expected to answer an inquiry that joins it now (see the module's
-    docstring for the formula). `ahead_of`: count only the backlog routed before this moment."""
-    hours = BusinessHours.of(queue)
-    since = hours.subtract(now, RATE_WINDOW)
+@dataclass(frozen=True)
+class QueueLoad:
+    backlog: int  # waiting for a first response, routed before the moment asked about
+    answered: int  # first responses in the last RATE_WINDOW of working time
+
+
+def queue_load(queue: Queue, now: datetime, *, ahead_of: datetime | None = None) -> QueueLoad:
+    """The two figures of the formula (see the module's docstring). `ahead_of`: count only the
+    backlog routed before this moment."""
+    since = BusinessHours.of(queue).subtract(now, RATE_WINDOW)
     # Two counts, each read from its own index alone (inquiry_backlog_idx, inquiry_answered_idx),
     # so that their cost follows the queue's backlog and recent answers, not its whole history.
     in_queue = Inquiry.objects.filter(queue=queue)
@@ -88,7 +89,25 @@ def expected_reply(
     answered = in_queue.filter(first_responded_at__gt=since, first_responded_at__lte=now).aggregate(
         n=Count("first_responded_at")
     )["n"]
-    target = sla_targets(queue=queue, priority=priority).first_response
+    return QueueLoad(backlog=backlog, answered=answered)
+
+
+def expected_reply(
+    queue: Queue,
+    now: datetime,
+    *,
+    ahead_of: datetime | None = None,
+    priority: int = Priority.NORMAL,
+    load: QueueLoad | None = None,
+    targets: TargetsCache | None = None,
+) -> ExpectedReply:
+    """When the queue is expected to answer an inquiry that joins it now (see the module's
+    docstring for the formula). `ahead_of`: count only the backlog routed before this moment.
+    `load` and `targets`: figures already read, for many acknowledgements at once."""
+    hours = BusinessHours.of(queue)
+    load = load or queue_load(queue, now, ahead_of=ahead_of)
+    backlog, answered = load.backlog, load.answered
+    target = (targets or sla_targets)(queue=queue, priority=priority).first_response
     if answered:
         wait = timedelta(hours=(backlog + 1) * RATE_WINDOW.total_seconds() / 3600 / answered)
     else:
@@ -139,11 +158,10 @@ def _excerpt(text: str) -> str:
 
 
 @transaction.atomic
-def acknowledgement_release(*, inquiry_id: int) -> Inquiry | None:
-    """Write the held acknowledgement of a routed inquiry — greeting, reference, a quote of what
-    she wrote, the expected answer time of its queue, up to three published articles that may
-    answer her already, the tracking link, how to reply — and send it. Only a held
-    acknowledgement is released, so a release repeated sends once (None)."""
+def acknowledgement_release(*, inquiry_id: int, enqueue: bool = True) -> int | None:
+    """Write the held acknowledgement of a routed inquiry and send it (see _release); the
+    e-mail's id. Only a held acknowledgement is released, so a release repeated sends once
+    (None)."""
     inquiry = (
         with_first_text(Inquiry.objects.select_related("queue", "customer"))
         .filter(
@@ -153,18 +171,81 @@ def acknowledgement_release(*, inquiry_id: int) -> Inquiry | None:
         )
         .first()
     )
-    if inquiry is None or inquiry.acknowledgement_id is None:
+    if inquiry is None:
         return None
-    expected = (
-        expected_reply(
-            inquiry.queue, timezone.now(), ahead_of=inquiry.routed_at, priority=inquiry.priority
+    return next(iter(_release([inquiry], enqueue=enqueue)), None)
+
+
+def inquiries_route_and_acknowledge(*, inquiry_id: int) -> list[int]:
+    """Route a new inquiry and the others waiting with it (routing.inquiries_route), then
+    release their acknowledgements with the routed queues' answer times, in one transaction.
+    Returns the acknowledgements for the caller to send (email_deliver) once that commits: those
+    released, and this inquiry's if it is pending still (another task's batch routed it and may
+    not have sent it yet; sending is once only, whoever comes first). Every step checks the
+    inquiry's or e-mail's state first, so a second run sends nothing more; a run after a worker
+    died between routing and release (the sweep's) only releases."""
+    with transaction.atomic():
+        routed = routing.inquiries_route(inquiry_id=inquiry_id)
+        released = _release(routed, enqueue=False)
+        if any(inquiry.pk == inquiry_id for inquiry in routed):
+            return released
+        own = acknowledgement_release(inquiry_id=inquiry_id, enqueue=False)
+        if own is None:
+            own = (
+                Inquiry.objects.filter(
+                    pk=inquiry_id, acknowledgement__status=OutboundEmailStatus.PENDING
+                )
+                .values_list("acknowledgement_id", flat=True)
+                .first()
+            )
+    return [*released, *([own] if own else [])]
+
+
+def _release(inquiries: list[Inquiry], *, enqueue: bool) -> list[int]:
+    """Write the held acknowledgements of routed inquiries, each loaded with_first_text, its
+    queue and customer: greeting, reference, a quote of what she wrote, the expected answer time
+    of its queue, up to three published articles that may answer her already, the tracking
+    link, how to reply. email_release sends each only if it is still held; the ids of those
+    released. Each queue's load is read once: the inquiries of one routing share its moment, so
+    each counts those before it in the list as ahead of it."""
+    now = timezone.now()
+    loads: dict[int, QueueLoad] = {}
+    targets = TargetsCache()
+    acknowledged = [inquiry for inquiry in inquiries if inquiry.acknowledgement_id is not None]
+    found = dict(
+        zip(
+            (inquiry.pk for inquiry in acknowledged),
+            articles_for_acknowledgements(
+                [(inquiry.subject, getattr(inquiry, "first_text", "")) for inquiry in acknowledged]
+            ),
+            strict=True,
         )
-        if inquiry.queue
-        else None
     )
+    released = []
+    for inquiry in inquiries:
+        expected = None
+        if inquiry.queue is not None:
+            load = loads.get(inquiry.queue.pk) or queue_load(
+                inquiry.queue, now, ahead_of=inquiry.routed_at
+            )
+            if inquiry.acknowledgement_id is not None:
+                expected = expected_reply(
+                    inquiry.queue, now, priority=inquiry.priority, load=load, targets=targets
+                )
+            ahead = 0 if inquiry.automated_reason else 1  # as BACKLOG counts it
+            loads[inquiry.queue.pk] = replace(load, backlog=load.backlog + ahead)
+        if inquiry.pk in found and _release_one(
+            inquiry, expected, found[inquiry.pk], enqueue=enqueue
+        ):
+            released.append(cast(int, inquiry.acknowledgement_id))
+    return released
+
+
+def _release_one(
+    inquiry: Inquiry, expected: ExpectedReply | None, articles: list[Article], *, enqueue: bool
+) -> bool:
     first_text = getattr(inquiry, "first_text", "")
     excerpt = _excerpt(first_text)
-    articles = articles_for_acknowledgement(subject=inquiry.subject, text=first_text)
     name = inquiry.requester_name or (inquiry.customer.first_name if inquiry.customer else "")
     context = {
         "inquiry": inquiry,
@@ -179,9 +260,9 @@ def acknowledgement_release(*, inquiry_id: int) -> Inquiry | None:
             for article in articles
         ],
     }
-    email_release(
-        email_id=inquiry.acknowledgement_id,
+    return email_release(
+        email_id=cast(int, inquiry.acknowledgement_id),
         text=render_to_string("tickets/email/acknowledgement.txt", context),
         html=render_to_string("tickets/email/acknowledgement.html", context),
+        enqueue=enqueue,
     )
-    return inquiry

@@ -4,7 +4,9 @@ rules, and the sweep that routes inquiries whose routing task was lost.
 
 Routing costs a fixed number of queries whatever the number of rules: the rules are read in one
 query and evaluated in memory against facts about the inquiry read up front (the customer's
-pickups, returns and lifetime value in one query, and only when a rule asks about them).
+pickups, returns and lifetime value in one query, and only when a rule asks about them). A routing
+takes the other inquiries waiting with its own, up to ROUTING_BATCH, and reads all of that once for
+them all: a worker that falls behind catches up in batches, at one write per inquiry.
 """
 
 import re
@@ -18,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import (
+    Case,
     Count,
     DecimalField,
     Exists,
@@ -27,15 +30,20 @@ from django.db.models import (
     Sum,
     TextField,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from crm.models import Channel, OutboundEmailStatus, User
-from crm.services import audit_record, enqueue_after_commit
-from customers.insights.flags import high_maintenance
-from customers.insights.selectors import insight_of, thresholds_from, with_insight
-from customers.models import Customer
+from crm.models import AuditEntry, Channel, OutboundEmailStatus, User
+from crm.services import audit_entry, audit_record, enqueue_after_commit
+from customers.insights.flags import (
+    HIGH_MAINTENANCE_INSIGHT_FIELDS,
+    HIGH_MAINTENANCE_THRESHOLDS,
+    high_maintenance,
+)
+from customers.insights.selectors import threshold_annotations, thresholds_from
+from customers.models import Customer, CustomerInsight
 from orders.models import Order, OrderStatus, Pickup, PickupStatus, Return
 from tickets.models import (
     OPEN_STATUSES,
@@ -124,7 +132,8 @@ def needs_customer_history(rules: Iterable[RoutingRule]) -> bool:
 def customer_facts(customer_ids: Iterable[int], *, now: datetime) -> dict[int, CustomerFacts]:
     """Pickups, recent returns and lifetime value (as customer_figures counts it: orders not
     cancelled) of these customers, and whether each is high-maintenance (flagged by staff, or by
-    her insight against the supervisor's thresholds), in one query however many there are."""
+    her insight against the supervisor's thresholds), in one query however many there are. Every
+    routing reads it, so the query selects only the columns the rules look at."""
     ids = list(set(customer_ids))
     if not ids:
         return {}
@@ -136,38 +145,54 @@ def customer_facts(customer_ids: Iterable[int], *, now: datetime) -> dict[int, C
         .annotate(total=Sum("total"))
         .values("total")
     )
-    rows = with_insight(Customer.objects.filter(pk__in=ids)).annotate(
-        open_pickup=Exists(
-            Pickup.objects.filter(order__customer=OuterRef("pk")).exclude(
-                status__in=CLOSED_PICKUP_STATUSES
-            )
-        ),
-        recent_return=Exists(
-            Return.objects.filter(
-                customer=OuterRef("pk"),
-                created_at__gte=now - timedelta(days=RECENT_RETURN_DAYS),
-            )
-        ),
-        lifetime_value=Coalesce(
-            Subquery(lifetime_value),
-            Value(Decimal("0")),
-            output_field=DecimalField(max_digits=14, decimal_places=2),
-        ),
+    thresholds = threshold_annotations(HIGH_MAINTENANCE_THRESHOLDS)
+    rows = (
+        Customer.objects.filter(pk__in=ids)
+        .annotate(
+            open_pickup=Exists(
+                Pickup.objects.filter(order__customer=OuterRef("pk")).exclude(
+                    status__in=CLOSED_PICKUP_STATUSES
+                )
+            ),
+            recent_return=Exists(
+                Return.objects.filter(
+                    customer=OuterRef("pk"),
+                    created_at__gte=now - timedelta(days=RECENT_RETURN_DAYS),
+                )
+            ),
+            lifetime_value=Coalesce(
+                Subquery(lifetime_value),
+                Value(Decimal("0")),
+                output_field=DecimalField(max_digits=14, decimal_places=2),
+            ),
+            **thresholds,
+        )
+        .values(
+            "pk",
+            "high_maintenance",
+            "open_pickup",
+            "recent_return",
+            "lifetime_value",
+            *thresholds,
+            *(f"insight__{name}" for name in HIGH_MAINTENANCE_INSIGHT_FIELDS),
+        )
     )
-    return {row.pk: _facts(row) for row in rows}
+    return {row["pk"]: _facts(row) for row in rows}
 
 
-def _facts(row: Customer) -> CustomerFacts:
+def _facts(row: dict[str, Any]) -> CustomerFacts:
     """One customer's facts from her row of customer_facts' query."""
-    annotated: Any = row
-    flag = high_maintenance(insight, thresholds_from(row)) if (insight := insight_of(row)) else None
+    insight = CustomerInsight(
+        **{name: row[f"insight__{name}"] for name in HIGH_MAINTENANCE_INSIGHT_FIELDS}
+    )
+    flag = high_maintenance(insight, thresholds_from(row))
     return CustomerFacts(
-        has_open_pickup=annotated.open_pickup,
-        has_recent_return=annotated.recent_return,
-        value_tier=value_tier(annotated.lifetime_value),
-        high_maintenance=row.high_maintenance or flag is not None,
+        has_open_pickup=row["open_pickup"],
+        has_recent_return=row["recent_return"],
+        value_tier=value_tier(row["lifetime_value"]),
+        high_maintenance=row["high_maintenance"] or flag is not None,
         high_maintenance_why="flagged by staff"
-        if row.high_maintenance
+        if row["high_maintenance"]
         else (flag.reason.rstrip(".") if flag else ""),
     )
 
@@ -298,20 +323,37 @@ def rule_reason(rule: RoutingRule, reasons: list[str]) -> str:
 # -- Routing -----------------------------------------------------------------------------------
 
 
-@transaction.atomic
+# A routing task routes up to this many waiting inquiries at once: the rules, queues, policies and
+# customer facts are read once for all of them, so a worker that falls behind catches up.
+ROUTING_BATCH = 50
+
+
 def inquiry_route(*, inquiry_id: int) -> Inquiry | None:
-    """Route an unrouted inquiry: the first enabled rule (by position) whose conditions all hold
+    """Route one unrouted inquiry (see inquiries_route); None if it is routed already."""
+    routed = inquiries_route(inquiry_id=inquiry_id, batch=1)
+    return routed[0] if routed else None
+
+
+# No savepoint when nested (in inquiries_route_and_acknowledge): nothing resumes after a failure.
+@transaction.atomic(savepoint=False)
+def inquiries_route(*, inquiry_id: int, batch: int = ROUTING_BATCH) -> list[Inquiry]:
+    """Route an unrouted inquiry and, up to `batch` in all, the oldest others waiting that no
+    other routing holds: for each, the first enabled rule (by position) whose conditions all hold
     sets its queue, priority, assignee and tags; without a match it goes to the default queue.
     The decision and its reason are recorded, and the SLA clock set from the queue's policy.
-    A routed inquiry is left alone (None), so a task run twice routes once."""
-    inquiry = (
-        with_first_text(Inquiry.objects.select_for_update(of=("self",)))
+    Routed inquiries are left alone, so a task run twice routes once. Returns the inquiries
+    routed, loaded with_first_text, their customer, order and queue; `inquiry_id` first if it
+    was among them."""
+    inquiries = list(
+        with_first_text(Inquiry.objects.select_for_update(of=("self",), skip_locked=True))
         .select_related("customer", "order")
-        .filter(pk=inquiry_id, routed_at__isnull=True)
-        .first()
+        .filter(routed_at__isnull=True)
+        .order_by(Case(When(pk=inquiry_id, then=Value(0)), default=Value(1)), "created_at", "id")[
+            :batch
+        ]
     )
-    if inquiry is None:
-        return None
+    if not inquiries:
+        return []
     now = timezone.now()
     rules = [
         CompiledRule(rule)
@@ -319,76 +361,86 @@ def inquiry_route(*, inquiry_id: int) -> Inquiry | None:
         .select_related("queue", "store")
         .order_by("position", "id")
     ]
-    history = None
-    if inquiry.customer_id is not None and any(rule.uses_customer_history for rule in rules):
-        history = customer_facts([inquiry.customer_id], now=now).get(inquiry.customer_id)
-    facts = inquiry_facts(inquiry, history)
-    matched, reasons = next(
-        ((rule.rule, why) for rule in rules if (why := rule.match(facts)) is not None),
-        (None, None),
-    )
+    histories: dict[int, CustomerFacts] = {}
+    if any(rule.uses_customer_history for rule in rules):
+        histories = customer_facts(
+            [inquiry.customer_id for inquiry in inquiries if inquiry.customer_id], now=now
+        )
+    fallback: list[Queue] = []  # the default queue, read once if needed
+    targets = sla.TargetsCache()
     events: list[InquiryEvent] = []
-    if matched is not None and reasons is not None:
-        inquiry.queue = matched.queue
-        inquiry.routed_by_rule = matched
-        inquiry.routing_reason = rule_reason(matched, reasons)
-        if matched.priority and matched.priority != inquiry.priority:
-            inquiry.priority = matched.priority
-        inquiry.tags = list(dict.fromkeys([*inquiry.tags, *matched.tags]))
-        if matched.assignment and inquiry.assignee_id is None:
-            inquiry.assignee = _pick_assignee(matched.queue, matched.assignment, now)
-            if inquiry.assignee is not None:
-                events.append(
-                    InquiryEvent(
-                        inquiry=inquiry,
-                        kind=EventKind.ASSIGNEE,
-                        new_value=str(inquiry.assignee)[:200],
-                        note=f"{Assignment(matched.assignment).label}.",
-                        created_at=now,
-                    )
+    entries: list[AuditEntry] = []
+    for inquiry in inquiries:
+        facts = inquiry_facts(inquiry, histories.get(inquiry.customer_id or 0))
+        matched, reasons = next(
+            ((rule.rule, why) for rule in rules if (why := rule.match(facts)) is not None),
+            (None, None),
+        )
+        assigned = None
+        if matched is not None and reasons is not None:
+            inquiry.queue = matched.queue
+            inquiry.routed_by_rule = matched
+            inquiry.routing_reason = rule_reason(matched, reasons)
+            if matched.priority and matched.priority != inquiry.priority:
+                inquiry.priority = matched.priority
+            inquiry.tags = list(dict.fromkeys([*inquiry.tags, *matched.tags]))
+            if matched.assignment and inquiry.assignee_id is None:
+                inquiry.assignee = assigned = _pick_assignee(matched.queue, matched.assignment, now)
+        else:
+            fallback = fallback or [default_queue()]
+            inquiry.queue = fallback[0]
+            inquiry.routing_reason = DEFAULT_REASON
+        inquiry.routed_at = now
+        sla.sla_start(inquiry=inquiry, targets=targets)
+        inquiry.save(
+            update_fields=[
+                "queue",
+                "priority",
+                "assignee",
+                "tags",
+                "routed_at",
+                "routed_by_rule",
+                "routing_reason",
+                "first_response_due_at",
+                "resolution_due_at",
+                "updated_at",
+            ]
+        )
+        events.append(
+            InquiryEvent(
+                inquiry=inquiry,
+                kind=EventKind.ROUTED,
+                new_value=(inquiry.queue.name if inquiry.queue else "")[:200],
+                note=inquiry.routing_reason,
+                created_at=now,
+            )
+        )
+        if assigned is not None and matched is not None:
+            events.append(
+                InquiryEvent(
+                    inquiry=inquiry,
+                    kind=EventKind.ASSIGNEE,
+                    new_value=str(assigned)[:200],
+                    note=f"{Assignment(matched.assignment).label}.",
+                    created_at=now,
                 )
-    else:
-        inquiry.queue = default_queue()
-        inquiry.routing_reason = DEFAULT_REASON
-    inquiry.routed_at = now
-    sla.sla_start(inquiry=inquiry)
-    inquiry.save(
-        update_fields=[
-            "queue",
-            "priority",
-            "assignee",
-            "tags",
-            "routed_at",
-            "routed_by_rule",
-            "routing_reason",
-            "first_response_due_at",
-            "resolution_due_at",
-            "updated_at",
-        ]
-    )
-    events.insert(
-        0,
-        InquiryEvent(
-            inquiry=inquiry,
-            kind=EventKind.ROUTED,
-            new_value=(inquiry.queue.name if inquiry.queue else "")[:200],
-            note=inquiry.routing_reason,
-            created_at=now,
-        ),
-    )
+            )
+        entries.append(
+            audit_entry(
+                actor=None,
+                action="inquiry.route",
+                obj=inquiry,
+                data={
+                    "queue": inquiry.queue_id,
+                    "rule": matched.pk if matched else None,
+                    "assignee": inquiry.assignee_id,
+                    "priority": inquiry.priority,
+                },
+            )
+        )
     InquiryEvent.objects.bulk_create(events)
-    audit_record(
-        actor=None,
-        action="inquiry.route",
-        obj=inquiry,
-        data={
-            "queue": inquiry.queue_id,
-            "rule": matched.pk if matched else None,
-            "assignee": inquiry.assignee_id,
-            "priority": inquiry.priority,
-        },
-    )
-    return inquiry
+    AuditEntry.objects.bulk_create(entries)
+    return inquiries
 
 
 def default_queue() -> Queue:

@@ -60,17 +60,31 @@ def sla_targets(*, queue: Queue | None, priority: int) -> SlaTargets:
     )
 
 
-def sla_start(*, inquiry: Inquiry) -> None:
+class TargetsCache:
+    """sla_targets read once per queue and priority, for work on many inquiries at once (a
+    routing batch and its acknowledgements)."""
+
+    def __init__(self) -> None:
+        self.read: dict[tuple[int | None, int], SlaTargets] = {}
+
+    def __call__(self, *, queue: Queue | None, priority: int) -> SlaTargets:
+        key = (queue.pk if queue else None, priority)
+        if key not in self.read:
+            self.read[key] = sla_targets(queue=queue, priority=priority)
+        return self.read[key]
+
+
+def sla_start(*, inquiry: Inquiry, targets: TargetsCache | None = None) -> None:
     """Set the due times of a newly routed inquiry, counted from its arrival. Automated mail
     (auto-replies, bounces) waits for no answer: it has none. The caller saves."""
     if inquiry.queue is None or inquiry.automated_reason:
         inquiry.first_response_due_at = inquiry.resolution_due_at = None
         return
-    targets = sla_targets(queue=inquiry.queue, priority=inquiry.priority)
-    inquiry.first_response_due_at = targets.due(
-        inquiry.queue, inquiry.created_at, targets.first_response
+    policy = (targets or sla_targets)(queue=inquiry.queue, priority=inquiry.priority)
+    inquiry.first_response_due_at = policy.due(
+        inquiry.queue, inquiry.created_at, policy.first_response
     )
-    inquiry.resolution_due_at = targets.due(inquiry.queue, inquiry.created_at, targets.resolution)
+    inquiry.resolution_due_at = policy.due(inquiry.queue, inquiry.created_at, policy.resolution)
 
 
 def sla_pause(*, inquiry: Inquiry, now: datetime) -> None:
