@@ -1,15 +1,18 @@
 """The pickup counter of a store's console: the queue by state and an action per row."""
 
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import cast
+from typing import Any, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from crm.links import ROW, RowLink
 from crm.models import User
 from crm.pagination import CountedPaginator
 from crm.permissions import HtmxHttpRequest, staff_required, store_counter, stores_worked_at
@@ -59,6 +62,24 @@ def store_index(request: HttpRequest) -> HttpResponse:
     return render(request, "stores/index.html", {"stores": stores})
 
 
+def _with_links(pickups: Iterable[Pickup], store: Store) -> None:
+    """Each row's links (its order, its customer and her offers, the counter's actions), each
+    kind reversed once for the page."""
+    order, customer = RowLink("orders:detail", ROW), RowLink("customers:detail", ROW)
+    offers, recent = RowLink("customers:offers", ROW), RowLink("customers:recent_offers", ROW)
+    actions = {
+        action: RowLink("stores:pickup_action", store.code, ROW, action)
+        for action in (*ACTIONS, "collect")
+    }
+    for pickup in pickups:
+        links: Any = pickup
+        links.order_url = order(pickup.order.number)
+        links.customer_url = customer(pickup.order.customer_id)
+        links.offers_url = offers(pickup.order.customer_id)
+        links.recent_offers_url = recent(pickup.order.customer_id)
+        links.action_urls = {action: link(pickup.pk) for action, link in actions.items()}
+
+
 @store_counter
 def pickup_counter(request: HttpRequest, store: Store) -> HttpResponse:
     tab = request.GET.get("state", "to_prepare")
@@ -72,6 +93,7 @@ def pickup_counter(request: HttpRequest, store: Store) -> HttpResponse:
         pickup.insight_panel = customer_insight_panel(
             pickup.order.customer, row=pickup, basket_total=_basket(pickup)
         )
+    _with_links(page.object_list, store)
     return render(
         request,
         "stores/pickups/counter.html",
@@ -114,11 +136,13 @@ def pickup_action(
         pickup.insight_panel = insight_panel_for(  # type: ignore[attr-defined]
             pickup.order.customer, basket_total=_basket(pickup)
         )
-        return render(
-            request,
-            "stores/pickups/_row.html",
-            {"store": store, "pickup": pickup, "error": error, "done": done},
-        )
+        _with_links([pickup], store)
+        with timezone.override(store.time_zone):  # the counter shows the store's times
+            return render(
+                request,
+                "stores/pickups/_row.html",
+                {"store": store, "pickup": pickup, "error": error, "done": done},
+            )
     if error:
         messages.error(request, error)
     else:
