@@ -337,21 +337,15 @@ class InquiryPage:
 
 
 def inquiry_for_page(*, user: AnyUser, inquiry_id: int) -> Inquiry | None:
-    """One inquiry the user may see, with what its header shows; None if not theirs. Read
-    without the ORDER BY and LIMIT of first(): with ten joins they triple the planning time."""
+    """One inquiry the user may see, with what its header shows; None if not theirs. What every
+    inquiry has comes in its query; what only some have (a rule, an order, a store, a merge, a
+    related inquiry, who opened it) comes by a query of its own, made only when it is set:
+    PostgreSQL's planning time grows fast with each join (3.5 ms for ten, 0.4 ms for four)."""
     found = list(
         visible_inquiries(user)
-        .select_related(
-            "customer",
-            "queue",
-            "assignee",
-            "routed_by_rule",
-            "order",
-            "store",
-            "merged_into",
-            "related_to",
-            "opened_by",
-            "acknowledgement",
+        .select_related("customer", "queue", "assignee", "acknowledgement")
+        .prefetch_related(
+            "routed_by_rule", "order", "store", "merged_into", "related_to", "opened_by"
         )
         .filter(pk=inquiry_id)
         .order_by()
