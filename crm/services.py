@@ -1,5 +1,6 @@
 """Writes shared by every app: the audit log and the outbound e-mail outbox."""
 
+import contextlib
 import hashlib
 import random
 import secrets
@@ -239,10 +240,10 @@ class _KeptConnection(threading.local):
         stale = time.monotonic() - self.used_at > CONNECTION_IDLE_LIMIT
         if self.backend is not None and (config is not self.config or stale):
             self.close()
-        if self.backend is None:
-            self.backend, self.config = mailers[DEFAULT_MAILER_ALIAS], config
-            self.backend.open()
         try:
+            if self.backend is None:
+                self.backend, self.config = mailers[DEFAULT_MAILER_ALIAS], config
+                self.backend.open()
             self.backend.send_messages([message])
         except BaseException:
             self.close()
@@ -250,9 +251,11 @@ class _KeptConnection(threading.local):
         self.used_at = time.monotonic()
 
     def close(self) -> None:
+        """Drop the connection; one that broke may fail to close, which changes nothing."""
         if self.backend is not None:
             backend, self.backend = self.backend, None
-            backend.close()
+            with contextlib.suppress(OSError):  # smtplib's errors are OSErrors
+                backend.close()
 
 
 _connection = _KeptConnection()

@@ -93,8 +93,18 @@ class SmtpSink:
     attempts: list[float] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
 
+    # One EHLO per connection a client opened.
+    greetings: int = 0
+
     def answer_next(self, reply: str, times: int = 1) -> None:
         self.replies.extend([reply] * times)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        self.greetings += 1
+        session.host_name = hostname
+        return responses
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.attempts.append(time.monotonic())

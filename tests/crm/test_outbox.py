@@ -141,6 +141,43 @@ def test_running_the_send_task_twice_sends_once(
 
 
 @pytest.mark.django_db
+def test_a_worker_sends_one_email_after_another_over_one_connection(
+    mailer_to_sink, django_capture_on_commit_callbacks, monkeypatch
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):
+        first, second, third = (enqueue(key=f"pickup-ready:{n}") for n in range(3))
+
+    for outbound in (first, second):
+        send_email(outbound.pk)
+    assert len(mailer_to_sink.deliveries) == 2
+    assert mailer_to_sink.greetings == 1
+
+    # idle past the limit: the server may have dropped it, so a new one is opened
+    monkeypatch.setattr("crm.services.CONNECTION_IDLE_LIMIT", 0.0)
+    send_email(third.pk)
+    assert len(mailer_to_sink.deliveries) == 3
+    assert mailer_to_sink.greetings == 2
+
+
+@pytest.mark.django_db
+def test_a_connection_the_server_broke_is_opened_again_for_the_next_email(
+    mailer_to_sink, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):
+        first, second = (enqueue(key=f"pickup-ready:{n}") for n in range(2))
+    send_email(first.pk)
+    mailer_to_sink.answer_next("421 4.3.2 Service shutting down")
+    with pytest.raises(Exception, match="421"):
+        send_email(second.pk)
+
+    send_email(second.pk)
+
+    assert status_of(second) == OutboundEmailStatus.SENT
+    assert len(mailer_to_sink.deliveries) == 2
+    assert mailer_to_sink.greetings == 2
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("stage", ["data", "recipient"])
 def test_a_permanent_failure_is_final_and_visible(
     stage, mailer_to_sink, django_capture_on_commit_callbacks
