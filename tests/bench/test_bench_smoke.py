@@ -37,8 +37,8 @@ PAGE_ROWS = [
 JOB_ROWS = [
     "e-mail intake, 4 senders",
     "acknowledgement at 50 msg/s, 1 worker",
-    "intake to acknowledgement, 1 worker",
-    "intake to acknowledgement, 2 workers",
+    "acknowledging a queued burst, 1 worker",
+    "acknowledging a queued burst, 2 workers",
     "worker scaling, 2 vs 1",
     "orders API: single POST /orders/",
     "orders API: bulk POST /orders/bulk/",
