@@ -426,3 +426,13 @@ def test_a_routing_takes_at_most_a_batch_and_its_own_inquiry_first():
 
     assert [inquiry.pk for inquiry in routed] == [inquiries[n].pk for n in (3, 0, 1)]
     assert Inquiry.objects.filter(routed_at__isnull=True).count() == 2
+
+
+def test_routing_one_inquiry_again_routes_nothing_else():
+    routed, waiting = web_inquiry(), web_inquiry()
+    inquiry_route(inquiry_id=routed.pk)
+
+    assert inquiry_route(inquiry_id=routed.pk) is None
+
+    waiting.refresh_from_db()
+    assert waiting.routed_at is None

@@ -337,17 +337,20 @@ def inquiry_route(*, inquiry_id: int) -> Inquiry | None:
 # No savepoint when nested (in inquiries_route_and_acknowledge): nothing resumes after a failure.
 @transaction.atomic(savepoint=False)
 def inquiries_route(*, inquiry_id: int, batch: int = ROUTING_BATCH) -> list[Inquiry]:
-    """Route an unrouted inquiry and, up to `batch` in all, the oldest others waiting that no
-    other routing holds: for each, the first enabled rule (by position) whose conditions all hold
-    sets its queue, priority, assignee and tags; without a match it goes to the default queue.
+    """Route an unrouted inquiry and, up to `batch` in all (1: that one alone), the oldest others
+    waiting that no other routing holds: for each, the first enabled rule (by position) whose
+    conditions all hold sets its queue, priority, assignee and tags; without a match it goes to
+    the default queue.
     The decision and its reason are recorded, and the SLA clock set from the queue's policy.
     Routed inquiries are left alone, so a task run twice routes once. Returns the inquiries
     routed, loaded with_first_text, their customer, order and queue; `inquiry_id` first if it
     was among them."""
+    waiting = Inquiry.objects.filter(routed_at__isnull=True)
+    if batch == 1:
+        waiting = waiting.filter(pk=inquiry_id)
     inquiries = list(
-        with_first_text(Inquiry.objects.select_for_update(of=("self",), skip_locked=True))
+        with_first_text(waiting.select_for_update(of=("self",), skip_locked=True))
         .select_related("customer", "order")
-        .filter(routed_at__isnull=True)
         .order_by(Case(When(pk=inquiry_id, then=Value(0)), default=Value(1)), "created_at", "id")[
             :batch
         ]
