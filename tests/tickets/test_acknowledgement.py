@@ -58,17 +58,20 @@ def waiting(queue: Queue, count: int, *, routed: datetime = NOW - timedelta(hour
     )
 
 
-def answered(queue: Queue, count: int, *, within: timedelta = timedelta(hours=24)) -> None:
-    """`count` inquiries the queue answered, their first responses spread over `within`."""
+def answered(
+    queue: Queue, count: int, *, within: timedelta = timedelta(hours=24), now: datetime = NOW
+) -> None:
+    """`count` inquiries the queue answered, their first responses spread over `within` before
+    `now`."""
     Inquiry.objects.bulk_create(
         Inquiry(
             queue=queue,
             channel=Channel.EMAIL,
             subject=f"Answered {n}",
             status=InquiryStatus.RESOLVED,
-            created_at=NOW - within - timedelta(hours=1),
-            routed_at=NOW - within - timedelta(hours=1),
-            first_responded_at=NOW - within * (n + 0.5) / count,
+            created_at=now - within - timedelta(hours=1),
+            routed_at=now - within - timedelta(hours=1),
+            first_responded_at=now - within * (n + 0.5) / count,
         )
         for n in range(count)
     )
@@ -233,19 +236,7 @@ def test_inquiries_acknowledged_together_each_count_the_ones_routed_before_them(
     # given: a team answering one inquiry an hour, all day, with nobody waiting
     team = around_the_clock()
     RoutingRule.objects.create(name="Everything", queue=team, position=1)
-    now = timezone.now()
-    Inquiry.objects.bulk_create(
-        Inquiry(
-            queue=team,
-            channel=Channel.EMAIL,
-            subject=f"Answered {n}",
-            status=InquiryStatus.RESOLVED,
-            created_at=now - timedelta(hours=26),
-            routed_at=now - timedelta(hours=26),
-            first_responded_at=now - timedelta(hours=n + 0.5),
-        )
-        for n in range(24)
-    )
+    answered(team, 24, now=timezone.now())
     arrived = [web_inquiry(email=f"c{n}@example.com") for n in range(3)]
 
     # when: one routing task routes and acknowledges the three waiting
