@@ -3,6 +3,7 @@ and an SMTP server on loopback (aiosmtpd)."""
 
 import email
 import email.policy
+import json
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -17,7 +18,13 @@ from django.utils import timezone
 
 from crm.celery import app as celery_app
 from crm.models import AuditEntry, OutboundEmail, OutboundEmailStatus
-from crm.services import EmailTemporaryFailure, email_enqueue, email_send, subject_line
+from crm.services import (
+    EmailTemporaryFailure,
+    email_deliver,
+    email_enqueue,
+    email_send,
+    subject_line,
+)
 from crm.tasks import send_email, sweep_outbox
 from tests.conftest import SmtpSink
 
@@ -157,6 +164,32 @@ def test_a_worker_sends_one_email_after_another_over_one_connection(
     send_email(third.pk)
     assert len(mailer_to_sink.deliveries) == 3
     assert mailer_to_sink.greetings == 2
+
+
+@pytest.mark.worker
+@pytest.mark.django_db
+def test_a_send_in_the_callers_task_that_fails_for_now_schedules_its_retry(
+    mailer_to_sink, django_capture_on_commit_callbacks
+) -> None:
+    celery_app.control.purge()
+    with django_capture_on_commit_callbacks(execute=False):
+        outbound = enqueue()
+    mailer_to_sink.answer_next("451 4.3.0 Try again later")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert email_deliver(email_id=outbound.pk) is None
+
+    assert status_of(outbound) == OutboundEmailStatus.PENDING
+    assert outbound.attempts == 1
+    assert outbound.next_attempt_at > timezone.now()
+    queued = [
+        json.loads(message)["headers"]
+        for message in redis.Redis.from_url(settings.CELERY_BROKER_URL).lrange("celery", 0, -1)
+    ]
+    retries = [headers for headers in queued if headers["task"] == "crm.send_email"]
+    assert len(retries) == 1
+    assert retries[0]["eta"] is not None  # after the backoff, not at once
+    celery_app.control.purge()
 
 
 @pytest.mark.django_db
