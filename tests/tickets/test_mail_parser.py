@@ -391,10 +391,11 @@ ONE_MB = 1024 * 1024
 def test_a_megabyte_of_headers_parses_in_under_a_second(headers: bytes) -> None:
     raw = b"From: maya@example.com\r\nMessage-ID: <big@x>\r\n" + headers + b"\r\nbody\r\n"
     assert len(raw) > ONE_MB - 100
-    # CPU time, not wall time: the bound is on the parser's work, whatever else the machine runs.
-    started = time.process_time()
+    # This thread's CPU time, not wall time: the bound is on the parser's work, whatever else the
+    # machine or the test process's other threads (live servers, workers, SMTP sinks) are doing.
+    started = time.thread_time()
     parsed = parse_email(raw)
-    assert time.process_time() - started < 1.0
+    assert time.thread_time() - started < 1.0
     assert parsed.from_address == "maya@example.com"
     assert_clean(parsed)
 
@@ -407,10 +408,10 @@ def test_five_thousand_parts_stay_bounded_in_time_and_memory() -> None:
     ]
     raw = multipart(["Content-Type: text/plain\r\n\r\nMany files.", *parts])
     tracemalloc.start()
-    started = time.process_time()
+    started = time.thread_time()
     try:
         parsed = parse_email(raw)
-        elapsed = time.process_time() - started
+        elapsed = time.thread_time() - started
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
@@ -455,9 +456,9 @@ def test_five_thousand_parts_stay_bounded_in_time_and_memory() -> None:
     ],
 )
 def test_deep_nesting_is_read_in_bounded_time(raw: bytes) -> None:
-    started = time.process_time()
+    started = time.thread_time()
     parsed = parse_email(raw)
-    assert time.process_time() - started < 3
+    assert time.thread_time() - started < 3
     assert_clean(parsed)
 
 
