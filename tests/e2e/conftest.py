@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, sync_playwright
 
 from tests.factories import PASSWORD
 
@@ -57,21 +57,39 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def new_context(browser: Browser) -> Iterator[Callable[..., BrowserContext]]:
-    """Make a fresh browser context (its own cookies: one signed-in person) per call."""
+def csp_refused() -> list[str]:
+    """What the Content-Security-Policy refused in the test's browser contexts, as Chromium
+    reports it (a console error naming the policy): "page address: message"."""
+    return []
+
+
+@pytest.fixture
+def new_context(
+    browser: Browser, csp_refused: list[str]
+) -> Iterator[Callable[..., BrowserContext]]:
+    """Make a fresh browser context (its own cookies: one signed-in person) per call. Every page
+    of every browser test runs under the site's Content-Security-Policy: anything it refuses (an
+    inline script or style, a file from elsewhere) fails the test that loaded it, unless the test
+    provoked it on purpose and empties csp_refused."""
     contexts: list[BrowserContext] = []
+
+    def report(message: ConsoleMessage) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            csp_refused.append(f"{message.location['url']}: {message.text}")
 
     def make(viewport: dict[str, int] | None = None) -> BrowserContext:
         context = browser.new_context(
             viewport=viewport or DESKTOP, locale="en-US", timezone_id="America/New_York"
         )
         context.set_default_timeout(10_000)
+        context.on("console", report)
         contexts.append(context)
         return context
 
     yield make
     for context in contexts:
         context.close()
+    assert not csp_refused, "The Content-Security-Policy refused:\n" + "\n".join(csp_refused)
 
 
 @pytest.fixture
