@@ -1,5 +1,6 @@
 from typing import Any
 
+from allauth.account.decorators import secure_admin_login
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -310,3 +311,8 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
             )
         for message in refused:
             self.message_user(request, message, messages.WARNING)
+
+
+# The admin has no sign-in form of its own: /admin/login/ sends visitors to the site's sign-in
+# page, which is rate-limited (ACCOUNT_RATE_LIMITS) and knows the staff's second factor.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]

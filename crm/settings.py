@@ -141,8 +141,29 @@ if os.environ.get("CRM_REPORTS_DATABASE_URL"):
     DATABASES["reports"]["TEST"] = {"MIRROR": "default"}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Cache: CACHE_URL (redis://host:6379/1) or in-process memory. Login rate limits live here.
+
+def shared_cache(url: str) -> dict[str, object]:
+    """The Redis cache shared by all web processes. While Redis is unreachable, reads miss and
+    writes are dropped (and logged) instead of failing the request: sessions are then read from
+    the database, and rate limits let requests through (RATELIMIT_FAIL_OPEN) rather than turning
+    every visitor away. A Redis that does not answer is given up on within half a second."""
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "OPTIONS": {
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 0.5,
+            "SOCKET_TIMEOUT": 0.5,
+        },
+    }
+
+
+# Cache: CACHE_URL (redis://host:6379/1) or in-process memory. Rate limits and sessions live here.
 CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://crm")}
+if env.str("CACHE_URL", default="").startswith(("redis://", "rediss://")):
+    CACHES["default"] = shared_cache(env.str("CACHE_URL"))
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+RATELIMIT_FAIL_OPEN = True
 if "CACHE_URL" in os.environ:
     # Sessions are read from the shared cache and written through to the database, so a request
     # doesn't query the session table. (A per-process memory cache would keep a session alive in

@@ -7,8 +7,10 @@ from django.test import Client
 from django.urls import reverse
 
 from crm.models import Channel, Role
+from crm.settings import shared_cache
 from customers.models import Activity, ActivityKind
 from customers.services import Identity, customer_resolve
+from tests.conftest import RedisServer
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -88,3 +90,48 @@ def test_the_sixth_failed_login_in_five_minutes_is_refused_even_with_the_right_p
 
     assert response.status_code in (200, 429)
     assert "_auth_user_id" not in client.session
+
+
+def test_the_admin_signs_in_only_through_the_rate_limited_sign_in_page(client) -> None:
+    UserFactory(email="admin@example.com", role=Role.ADMIN, is_staff=True, is_superuser=True)
+    login = reverse("admin:login")
+
+    page = client.get(login, {"next": "/admin/"})
+    posted = client.post(login, {"username": "admin@example.com", "password": PASSWORD})
+
+    assert page.status_code == 302
+    assert page["Location"] == f"{reverse('account_login')}?next=%2Fadmin%2F"
+    assert posted.status_code == 302 and posted["Location"].startswith(reverse("account_login"))
+    assert "_auth_user_id" not in client.session
+    for _ in range(5):
+        client.post(reverse("account_login"), {"login": "admin@example.com", "password": "x"})
+    client.post(reverse("account_login"), {"login": "admin@example.com", "password": PASSWORD})
+    assert "_auth_user_id" not in client.session
+    assert client.get("/admin/").status_code == 302
+
+
+def test_staff_without_admin_rights_are_refused_at_the_admin_sign_in(client) -> None:
+    client.force_login(UserFactory(role=Role.REP))
+
+    assert client.get(reverse("admin:login")).status_code == 403
+
+
+def test_a_signed_in_rep_keeps_working_while_the_shared_cache_is_down(
+    own_redis: RedisServer, client, settings
+) -> None:
+    settings.CACHES = {"default": shared_cache(own_redis.url_of(1))}
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    UserFactory(email="rep@example.com", role=Role.REP)
+    client.post(reverse("account_login"), {"login": "rep@example.com", "password": PASSWORD})
+    assert client.get(reverse("customers:search")).status_code == 200
+
+    own_redis.stop()
+    page = client.get(reverse("customers:search"))
+    other = Client().post(
+        reverse("account_login"), {"login": "rep@example.com", "password": PASSWORD}
+    )
+
+    # The session is read from the database. Signing in, whose attempts can't be counted while
+    # the cache is away, is refused rather than left unthrottled.
+    assert page.status_code == 200 and page.context["user"].email == "rep@example.com"
+    assert other.status_code == 429

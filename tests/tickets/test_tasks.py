@@ -11,7 +11,7 @@ from datetime import timedelta
 
 import pytest
 import redis
-from django.conf import settings
+from django.conf import settings as django_settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +19,7 @@ from django.utils import timezone
 from crm.celery import app as celery_app
 from crm.models import OutboundEmail, OutboundEmailStatus
 from crm.services import outbox_sweep
+from crm.settings import shared_cache
 from tests.conftest import RedisServer, SmtpSink
 from tests.factories import web_inquiry
 from tickets.models import EventKind, Inquiry, InquiryEvent
@@ -93,14 +94,14 @@ def test_a_task_for_a_rolled_back_inquiry_never_reaches_redis() -> None:
         raise RuntimeError("the request failed after the intake")
 
     assert not Inquiry.objects.exists()
-    assert redis.Redis.from_url(settings.CELERY_BROKER_URL).llen("celery") == 0
+    assert redis.Redis.from_url(django_settings.CELERY_BROKER_URL).llen("celery") == 0
 
 
 @pytest.mark.worker
 def test_the_routing_task_runs_only_after_the_commit_even_a_slow_one(
     smtp_sink: SmtpSink, celery_worker_process
 ) -> None:
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker = redis.Redis.from_url(django_settings.CELERY_BROKER_URL)
     with transaction.atomic():
         inquiry = web_inquiry(email="slow@example.com")
         time.sleep(2)  # the request is still busy; the worker is idle and waiting
@@ -202,13 +203,16 @@ WEB_INQUIRIES_WHILE_REDIS_IS_DOWN = 500
 
 @pytest.mark.worker
 def test_acknowledgements_survive_redis_being_stopped_between_commit_and_publish(
-    own_redis: RedisServer, celery_workers, smtp_sink: SmtpSink, client
+    own_redis: RedisServer, celery_workers, smtp_sink: SmtpSink, client, settings
 ) -> None:
     count = WEB_INQUIRIES_WHILE_REDIS_IS_DOWN
     addresses = [f"customer{n}@example.com" for n in range(count)]
+    # The web form's rate limit reads the same Redis, as in production: it goes down too.
+    settings.CACHES = {"default": shared_cache(own_redis.url_of(1))}
     own_redis.stop()
 
-    # Every web-form post is answered at once: the write stands, the failed publish is logged.
+    # Every web-form post is answered at once: the write stands, the failed publish and the
+    # unreachable cache are logged.
     for n, address in enumerate(addresses):
         started = time.monotonic()
         response = client.post(
