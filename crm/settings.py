@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "django_htmx",
     "rest_framework",
     "django_filters",
@@ -194,6 +195,9 @@ ACCOUNT_LOGOUT_ON_GET = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_RATE_LIMITS = {"login_failed": "5/5m/ip,5/5m/key"}
+# Two-factor sign-in, optional, for staff: an authenticator app (TOTP) with recovery codes.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Retail CRM"
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Retail CRM] "
 ACCOUNT_ADAPTER = "crm.adapters.AccountAdapter"
 CRM_SIGNUP_OPEN = env.bool("CRM_SIGNUP_OPEN", default=False)
