@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, cast
 
 from allauth.account.decorators import secure_admin_login
 from django import forms
@@ -23,7 +23,7 @@ from crm.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from crm.services import email_resend, token_create, token_revoke
+from crm.services import audit_entry, audit_record, email_resend, token_create, token_revoke
 from crm.webhooks import webhook_endpoint_create, webhook_endpoint_update, webhook_resend
 
 
@@ -41,8 +41,81 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+# Form fields whose values the audit log never holds, only that they changed.
+AUDIT_SECRET_FIELDS = {"password", "password1", "password2"}
+
+
+def _audit_value(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, list | tuple | set | QuerySet):
+        return sorted(str(item) for item in value)
+    return str(value)
+
+
+def form_changes(form: forms.BaseForm) -> dict[str, Any]:
+    """What a submitted admin form changed, field by field: {"before": …, "after": …}."""
+    return {
+        name: {"changed": True}
+        if name in AUDIT_SECRET_FIELDS
+        else {
+            "before": _audit_value(form.initial.get(name)),
+            "after": _audit_value(form.cleaned_data.get(name)),
+        }
+        for name in form.changed_data
+    }
+
+
+class AuditedAdmin(admin.ModelAdmin):
+    """Records changed by hand in the admin (staff, roles, stores and who works there): each
+    change goes into the audit log with its before and after, each inline row too."""
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        audit_record(
+            actor=cast(User, request.user),
+            action=f"{obj._meta.model_name}.{'change' if change else 'create'}",
+            obj=obj,
+            data={"via": "admin", "changes": form_changes(form)},
+        )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        audit_record(
+            actor=cast(User, request.user),
+            action=f"{obj._meta.model_name}.delete",
+            obj=obj,
+            data={"via": "admin", "was": str(obj)},
+        )
+        super().delete_model(request, obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        deleted = {inline.instance.pk: str(inline.instance) for inline in formset.deleted_forms}
+        super().save_formset(request, form, formset, change)
+        for inline in formset.forms:
+            if inline.instance.pk is None or not inline.has_changed():
+                continue
+            if inline in formset.deleted_forms:
+                continue
+            verb = "change" if inline.initial else "create"
+            audit_record(
+                actor=cast(User, request.user),
+                action=f"{inline.instance._meta.model_name}.{verb}",
+                obj=inline.instance,
+                data={"via": "admin", "changes": form_changes(inline), "of": str(form.instance)},
+            )
+        for pk, was in deleted.items():
+            entry = audit_entry(
+                actor=cast(User, request.user),
+                action=f"{formset.model._meta.model_name}.delete",
+                obj=form.instance,
+                data={"via": "admin", "was": was},
+            )
+            entry.object_type, entry.object_id = formset.model._meta.label_lower, str(pk)
+            entry.save()
+
+
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(AuditedAdmin, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "first_name", "last_name", "role", "is_active"]
     list_filter = ["role", "is_active", "is_staff"]
@@ -60,10 +133,11 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(AuditEntry)
 class AuditEntryAdmin(ReadOnlyAdmin):
-    list_display = ["occurred_at", "actor", "action", "object_type", "object_id"]
-    list_filter = ["action", "object_type"]
-    search_fields = ["object_id"]
+    list_display = ["occurred_at", "actor", "action", "object_type", "object_id", "ip"]
+    list_filter = [("occurred_at", admin.DateFieldListFilter), "action", "object_type"]
+    search_fields = ["object_id", "actor__email", "action"]
     list_select_related = ["actor"]
+    show_full_result_count = False
 
 
 @admin.register(OutboundEmail)

@@ -1,7 +1,13 @@
 """Facts about the HTTP request that depend on how the site is deployed."""
 
+import ipaddress
+from contextvars import ContextVar
+
 from django.conf import settings
 from django.http import HttpRequest
+
+# The client address of the request being answered, for the audit log (None outside requests).
+request_address: ContextVar[str | None] = ContextVar("request_address", default=None)
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -13,3 +19,11 @@ def client_ip(request: HttpRequest) -> str:
     if proxies and len(forwarded) >= proxies and forwarded[-proxies]:
         return forwarded[-proxies]
     return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def audit_address(request: HttpRequest) -> str | None:
+    """client_ip as the audit log stores it: an IP address, or None when there is none."""
+    try:
+        return str(ipaddress.ip_address(client_ip(request)))
+    except ValueError:
+        return None

@@ -4,6 +4,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
+from crm.http import audit_address, request_address
+
 
 class UserTimezoneMiddleware:
     """Show every time in the signed-in user's own time zone; data is stored in UTC."""
@@ -18,3 +20,17 @@ class UserTimezoneMiddleware:
         else:
             timezone.deactivate()
         return self.get_response(request)
+
+
+class AuditAddressMiddleware:
+    """Let the audit entries written while answering a request say which address it came from."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        token = request_address.set(audit_address(request))
+        try:
+            return self.get_response(request)
+        finally:
+            request_address.reset(token)

@@ -78,7 +78,12 @@ class User(AbstractUser):
 
 
 class AuditEntry(models.Model):
-    """Who did what to which record, and when. Written by services in the write's transaction."""
+    """Who did what to which record, when, and from which address (the request's client, none for
+    background work). Written by services in the write's transaction.
+
+    Append-only: on PostgreSQL a trigger refuses to change or delete an entry. Two changes are let
+    through: deleting a user keeps her entries without the link to her, and a seeder replaying
+    history inside audit_backdating() may move an entry's time, and nothing else."""
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -88,6 +93,7 @@ class AuditEntry(models.Model):
     object_id = models.CharField(max_length=64)
     data = models.JSONField(default=dict, blank=True)
     occurred_at = models.DateTimeField(auto_now_add=True)
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
 
     class Meta:
         ordering = ["-occurred_at", "-id"]

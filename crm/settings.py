@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "crm.middleware.UserTimezoneMiddleware",
+    "crm.middleware.AuditAddressMiddleware",
 ]
 
 if not DEBUG:

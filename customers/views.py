@@ -21,6 +21,7 @@ from crm.permissions import (
     is_store_staff,
     require,
 )
+from crm.services import audit_record
 from customers import selectors, services
 from customers.forms import CommentForm, MergeForm
 from customers.identifiers import format_phone
@@ -84,6 +85,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
     if customer.merged_into_id:
         messages.info(request, f"Record #{customer.pk} was merged into this one.")
         return redirect(_survivor(customer))
+    audit_record(actor=cast(User, request.user), action="customer.view", obj=customer)
     return _render_detail(
         request, customer, CommentForm(stores=_comment_stores(cast(User, request.user)))
     )

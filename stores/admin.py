@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from crm.admin import ReadOnlyAdmin
+from crm.admin import AuditedAdmin, ReadOnlyAdmin
 from stores.models import StaffMembership, StockLevel, StockMovement, Store
 
 
@@ -11,7 +11,7 @@ class StaffMembershipInline(admin.TabularInline):
 
 
 @admin.register(Store)
-class StoreAdmin(admin.ModelAdmin):
+class StoreAdmin(AuditedAdmin):
     list_display = ["code", "name", "kind", "city", "time_zone", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["code", "name", "city"]

@@ -32,7 +32,7 @@ from crm.demo.engagement import engagement_write
 from crm.demo.reports import backlog_history_write
 from crm.demo.service_desk import desk_write
 from crm.models import AuditEntry, Channel, OutboundEmail, Role, User
-from crm.services import audit_record
+from crm.services import audit_backdating, audit_record
 from customers.identifiers import search_key
 from customers.insights.services import insights_rebuild
 from customers.models import (
@@ -413,6 +413,7 @@ def person_write_through_services(plan: PersonPlan, world: DemoWorld) -> Custome
     return customer
 
 
+@audit_backdating()
 def _comment_backdate(comment: Comment, at: datetime) -> None:
     """comment_add stamps the present; a replayed history puts the note back where it happened."""
     Comment.objects.filter(pk=comment.pk).update(created_at=at)
@@ -480,6 +481,7 @@ def pickup_write(plan: PickupPlan, world: DemoWorld, now: datetime) -> Pickup:
     return pickup
 
 
+@audit_backdating()
 def _pickup_backdate(pickup: Pickup, moments: dict[str, datetime]) -> None:
     """The services stamp every step with the present; the demo's counter has pickups placed,
     made ready and collected over the last days (the dashboard sorts waiting pickups by age, and
@@ -524,6 +526,7 @@ def _stock_ensure(store: Store, product: Product, quantity: int) -> None:
         )
 
 
+@audit_backdating()
 def return_write(plan: ReturnPlan, world: DemoWorld, now: datetime) -> Return:
     """Record the purchase, then take its first line back at store 1 (or start it online)."""
     purchase = plan.purchase
@@ -580,6 +583,7 @@ class _Rows:
     activities: list[Activity] = field(default_factory=list)
 
 
+@audit_backdating()
 def people_write_in_bulk(plans: Sequence[PersonPlan], world: DemoWorld) -> None:
     """Write histories with a few multi-row INSERTs, row for row as order_record and comment_add
     would have written them one event at a time. Each history must stay one customer: every order
