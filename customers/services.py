@@ -159,6 +159,20 @@ def _resolve(
         )
         _add_contact_points(customer, new_points, source)
         _find_merge_suggestions_after_commit(customer.pk)
+        audit_record(
+            actor=actor,
+            action="customer.create",
+            obj=customer,
+            data={
+                "source": source,
+                "changes": {
+                    name: {"before": "", "after": getattr(customer, name)}
+                    for name in _NAME_AND_ADDRESS
+                    if getattr(customer, name)
+                },
+                "contact_points_added": [f"{kind}:{value}" for kind, value in new_points],
+            },
+        )
         return Resolution(customer=customer, created=True, conflicts=[])
 
     customer, conflicts = customers[0], customers[1:]
@@ -176,6 +190,20 @@ def _resolve(
         customer.search_name = search_key(f"{customer.first_name} {customer.last_name}")
         customer.save(update_fields=[*filled, "search_name", "updated_at"])
         _find_merge_suggestions_after_commit(customer.pk)
+    if filled or new_points:
+        audit_record(
+            actor=actor,
+            action="customer.update",
+            obj=customer,
+            data={
+                "source": source,
+                "changes": {
+                    name: {"before": "", "after": str(getattr(customer, name))}
+                    for name in filled
+                },
+                "contact_points_added": [f"{kind}:{value}" for kind, value in new_points],
+            },
+        )
     if new_points:
         _add_contact_points(customer, new_points, source)
         activity_record(

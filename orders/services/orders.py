@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from crm.models import Channel, User
+from crm.services import audit_record
 from customers.models import ActivityKind
 from customers.services import Identity, activity_record, customer_resolve
 from orders.models import Fulfilment, Order, OrderLine, OrderStatus, Product
@@ -114,6 +115,18 @@ def order_record(
                 # Taken home from the till: the goods left this store's stock now. (A pick-up
                 # order reserves instead, and sells the reservation when it is collected.)
                 order_stock_sell(order=order, location=store, actor=actor)
+            audit_record(
+                actor=actor,
+                action="order.create",
+                obj=order,
+                data={
+                    "number": order.number,
+                    "customer": resolution.customer.pk,
+                    "channel": channel,
+                    "total": str(order.total),
+                    "external_id": external_id,
+                },
+            )
             activity_record(
                 customer=resolution.customer,
                 kind=ActivityKind.ORDER_PLACED,

@@ -11,6 +11,7 @@ from django.urls import reverse
 from crm.models import AuditEntry, Role, User
 from crm.services import audit_backdating, audit_record
 from customers.models import Customer
+from customers.services import Identity, customer_resolve
 from stores.models import StaffMembership, Store, StoreRole
 from tests.factories import CustomerFactory, StoreFactory, UserFactory
 
@@ -139,3 +140,26 @@ def test_who_works_at_a_store_changed_in_the_admin_is_recorded() -> None:
     entry = AuditEntry.objects.get(action="staffmembership.create")
     assert (entry.actor, entry.object_id) == (admin, str(membership.pk))
     assert entry.data["changes"]["role"] == {"before": None, "after": StoreRole.ASSOCIATE}
+
+
+def test_personal_data_written_by_identity_resolution_is_recorded() -> None:
+    rep: User = UserFactory(role=Role.REP)
+    first = customer_resolve(
+        identity=Identity(email="ana@example.com", first_name="Ana"), source="phone", actor=rep
+    )
+    customer_resolve(
+        identity=Identity(email="ana@example.com", last_name="Lima", phone="+14155550100"),
+        source="web",
+    )
+
+    created, updated = AuditEntry.objects.filter(object_id=str(first.customer.pk)).order_by("id")
+    assert (created.action, created.actor, created.data["source"]) == (
+        "customer.create",
+        rep,
+        "phone",
+    )
+    assert created.data["changes"] == {"first_name": {"before": "", "after": "Ana"}}
+    assert created.data["contact_points_added"] == ["email:ana@example.com"]
+    assert (updated.action, updated.actor) == ("customer.update", None)
+    assert updated.data["changes"] == {"last_name": {"before": "", "after": "Lima"}}
+    assert updated.data["contact_points_added"] == ["phone:+14155550100"]
