@@ -145,13 +145,14 @@ class TestQueuePage:
             inquiry_assign(inquiry=inquiry, assignee=rep, actor=rep)
         client = signed_in(rep)
 
-        # session, user, counts per queue (the tabs' too), queue ratings, queues, page
-        with django_assert_num_queries(6):
+        # user, counts per queue (the tabs' too), queue ratings, queues, page (the session comes
+        # from the shared cache)
+        with django_assert_num_queries(5):
             response = client.get(reverse("tickets:queue"))
         assert response.context["q"].page.paginator.count == count
 
         # A filter beyond the tab's own needs the list's count too.
-        with django_assert_num_queries(7):
+        with django_assert_num_queries(6):
             response = client.get(reverse("tickets:queue"), {"channel": "web_form"})
         assert response.context["q"].page.paginator.count == count
 
@@ -285,10 +286,10 @@ class TestInquiryPage:
             inquiry_note_add(inquiry=inquiry, text=f"Note {n}", actor=rep)
         client = signed_in(rep)
 
-        # session, user, inquiry, messages, attachments, events, customer, contact points,
-        # two for her figures, orders, merge candidates, canned responses, members, queues,
-        # call-backs
-        with django_assert_num_queries(16):
+        # user, inquiry, messages, attachments, events, customer, contact points, two for her
+        # figures, orders, merge candidates, canned responses, members, queues, call-backs (the
+        # session comes from the shared cache)
+        with django_assert_num_queries(15):
             response = client.get(reverse("tickets:inquiry", args=[inquiry.pk]))
 
         assert response.status_code == 200
