@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db.models import (
+    CharField,
     Count,
     Max,
     Prefetch,
@@ -15,9 +16,11 @@ from django.db.models import (
     QuerySet,
     Sum,
 )
+from django.db.models.functions import Cast
 from django.utils.dateparse import parse_datetime
 
 from crm.models import Channel
+from crm.permissions import AnyUser, can_work_inquiries, is_staff_member, stores_worked_at
 from customers.identifiers import (
     external_value,
     normalize_email,
@@ -219,14 +222,23 @@ class TimelinePage:
 def customer_timeline(
     *,
     customer: Customer,
+    viewer: AnyUser,
     channel: str = "",
     kind: str = "",
     before: str = "",
     limit: int = TIMELINE_PAGE,
 ) -> TimelinePage:
     """The newest `limit` entries of her timeline older than the cursor, through the
-    (customer, occurred_at desc, id desc) index: one query, whatever the history's length."""
+    (customer, occurred_at desc, id desc) index: one query, whatever the history's length.
+    Store staff see the entries of the inquiries they may open only (their stores')."""
     activities = Activity.objects.filter(customer=customer).select_related("store", "actor")
+    if is_staff_member(viewer) and not can_work_inquiries(viewer):
+        elsewhere = (
+            Inquiry.objects.filter(customer=customer)
+            .exclude(store__in=stores_worked_at(viewer))
+            .values_list(Cast("pk", output_field=CharField()))
+        )
+        activities = activities.exclude(subject_type="inquiry", subject_id__in=elsewhere)
     if channel in Channel.values:
         activities = activities.filter(channel=channel)
     if kind in ActivityKind.values:

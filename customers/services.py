@@ -198,8 +198,7 @@ def _resolve(
             data={
                 "source": source,
                 "changes": {
-                    name: {"before": "", "after": str(getattr(customer, name))}
-                    for name in filled
+                    name: {"before": "", "after": str(getattr(customer, name))} for name in filled
                 },
                 "contact_points_added": [f"{kind}:{value}" for kind, value in new_points],
             },

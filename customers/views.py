@@ -64,7 +64,11 @@ def _timeline_context(request: HttpRequest, customer: Customer) -> dict[str, Any
     channel = request.GET.get("channel", "")
     kind = request.GET.get("kind", "")
     page = selectors.customer_timeline(
-        customer=customer, channel=channel, kind=kind, before=request.GET.get("before", "")
+        customer=customer,
+        viewer=request.user,
+        channel=channel,
+        kind=kind,
+        before=request.GET.get("before", ""),
     )
     return {
         "customer": customer,

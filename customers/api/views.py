@@ -398,6 +398,7 @@ class CustomerTimelineView(GenericAPIView):
         customer = Customer(pk=live_customer_id(pk))
         page = customer_timeline(
             customer=customer,
+            viewer=request.user,
             channel=params.get("channel", ""),
             kind=params.get("kind", ""),
             before=params.get("cursor", ""),

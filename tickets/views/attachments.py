@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 from crm.models import User
 from crm.permissions import is_staff_member
 from tickets.models import Attachment, MessageKind
+from tickets.selectors.workspace import visible_inquiries
 
 # Types a browser would render or run even as a download's preview: served as opaque bytes.
 ACTIVE_CONTENT_TYPES = frozenset(
@@ -76,12 +77,13 @@ def attachment_response(attachment: Attachment) -> FileResponse:
 
 @require_GET
 def download(request: HttpRequest, pk: int) -> FileResponse:
-    """Staff may download any attachment; a signed-in customer those of the public messages of her
-    own inquiries. Anyone else gets a plain 404, as if it did not exist."""
+    """Staff may download the attachments of the inquiries they may open (the call center all,
+    store staff their stores'); a signed-in customer those of the public messages of her own
+    inquiries. Anyone else gets a plain 404, as if it did not exist."""
     attachments = Attachment.objects.select_related("message__inquiry")
     user = request.user
     if is_staff_member(user):
-        attachment = attachments.filter(pk=pk).first()
+        attachment = attachments.filter(pk=pk, message__inquiry__in=visible_inquiries(user)).first()
     elif user.is_authenticated and (customer := getattr(cast(User, user), "customer", None)):
         attachment = (
             attachments.filter(pk=pk, message__inquiry__customer=customer)
