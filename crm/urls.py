@@ -6,6 +6,7 @@ from crm import views
 urlpatterns = [
     path("", views.home, name="home"),
     path("me/", views.account_home, name="account_home"),
+    path("me/data.json", views.account_data, name="account_data"),
     path("healthz", views.healthz, name="healthz"),
     path("bench/floor", views.bench_floor, name="bench_floor"),
     path("accounts/", include("allauth.urls")),

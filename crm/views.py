@@ -4,12 +4,15 @@ from typing import cast
 
 from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views import defaults
 
 from crm.models import User
 from crm.permissions import is_staff_member
+from crm.services import audit_record
+from customers.export import customer_export
 from customers.models import Customer
 from orders.selectors import orders_of_customer_user
 from tickets.selectors.customer import recent_inquiries
@@ -33,6 +36,20 @@ def account_home(request: HttpRequest) -> HttpResponse:
         "crm/account_home.html",
         {"customer": customer, "orders": orders, "inquiries": inquiries},
     )
+
+
+@login_required
+def account_data(request: HttpRequest) -> HttpResponse:
+    """A customer's own data, all of it, as a JSON download; recorded in the audit log."""
+    customer = Customer.objects.filter(user=cast(User, request.user)).first()
+    if customer is None:
+        raise Http404("No customer record is linked to this account.")
+    audit_record(actor=cast(User, request.user), action="customer.export", obj=customer)
+    response = JsonResponse(customer_export(customer), json_dumps_params={"indent": 2})
+    filename = f"my-data-{timezone.localdate():%Y-%m-%d}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 def healthz(request: HttpRequest) -> HttpResponse:

@@ -511,6 +511,8 @@ TRACKING = (
 PAGES: dict[str, Entry] = {
     "home": page(SIGNED_IN),
     "account_home": page(SIGNED_IN),
+    # Her own data as a download: only a person with a customer record has any.
+    "account_data": page(CUSTOMERS),
     "healthz": page(EVERYONE),
     "bench_floor": page(EVERYONE),
     # The 360 page and its parts: every employee looks any customer up.
@@ -1139,6 +1141,13 @@ LISTINGS = (
         lambda w: reverse("account_home"),
         lambda w: [w.sale_2.number, w.inquiry_b.reference],
         lambda w: [A_EMAIL, "Ann", w.sale_1.number, w.inquiry_a.reference, w.inquiry_1.reference],
+    ),
+    Listing(
+        CUSTOMER_A,
+        "her data download",
+        lambda w: reverse("account_data"),
+        lambda w: [A_EMAIL, w.sale_1.number, w.inquiry_a.reference],
+        lambda w: [B_EMAIL, w.sale_2.number, w.inquiry_b.reference, w.inquiry_2.reference],
     ),
     Listing(
         CUSTOMER_A,
