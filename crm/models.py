@@ -81,9 +81,10 @@ class AuditEntry(models.Model):
     """Who did what to which record, when, and from which address (the request's client, none for
     background work). Written by services in the write's transaction.
 
-    Append-only: on PostgreSQL a trigger refuses to change or delete an entry. Two changes are let
-    through: deleting a user keeps her entries without the link to her, and a seeder replaying
-    history inside audit_backdating() may move an entry's time, and nothing else."""
+    Append-only: on PostgreSQL a trigger refuses to change or delete an entry. Three changes are
+    let through: deleting a user keeps her entries without the link to her; a seeder replaying
+    history inside audit_backdating() may move an entry's time; erasing a customer inside
+    audit_redacting() takes her personal data out of the entries' data. Nothing else."""
 
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

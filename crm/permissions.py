@@ -58,6 +58,11 @@ def can_merge_customers(user: AnyUser) -> bool:
     return is_staff_member(user) and cast(User, user).role in MERGE_ROLES
 
 
+def can_erase_customers(user: AnyUser) -> bool:
+    """Erasing a customer's personal data cannot be undone: administrators only."""
+    return is_staff_member(user) and cast(User, user).role == Role.ADMIN
+
+
 def can_work_inquiries(user: AnyUser) -> bool:
     """Reply, change, assign, merge: the call center's work on every inquiry. Store staff see
     (and note on) the inquiries reported at their stores only."""

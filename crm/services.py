@@ -73,22 +73,38 @@ def audit_entry(
 
 
 @contextlib.contextmanager
-def audit_backdating() -> Iterator[None]:
-    """For a seeder replaying history: inside, an audit entry may be moved to the time its change
-    happened, and nothing else about it (the append-only trigger lets only that through)."""
+def _audit_trigger_lets_through(setting: str) -> Iterator[None]:
+    """Turn on one of the exceptions the audit log's append-only trigger knows (a PostgreSQL
+    setting it reads), for the duration of the block."""
     if connection.vendor != "postgresql":
         yield
         return
     # Within a transaction the setting is the transaction's own: a rollback takes it back too.
     local = connection.in_atomic_block
     with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('crm.audit_backdating', 'on', %s)", [local])
+        cursor.execute("SELECT set_config(%s, 'on', %s)", [setting, local])
     try:
         yield
     finally:
         if connection.connection.info.transaction_status != pq.TransactionStatus.INERROR:
             with connection.cursor() as cursor:
-                cursor.execute("SELECT set_config('crm.audit_backdating', 'off', %s)", [local])
+                cursor.execute("SELECT set_config(%s, 'off', %s)", [setting, local])
+
+
+@contextlib.contextmanager
+def audit_backdating() -> Iterator[None]:
+    """For a seeder replaying history: inside, an audit entry may be moved to the time its change
+    happened, and nothing else about it."""
+    with _audit_trigger_lets_through("crm.audit_backdating"):
+        yield
+
+
+@contextlib.contextmanager
+def audit_redacting() -> Iterator[None]:
+    """For erasing a customer: inside, personal data may be taken out of audit entries' data, and
+    nothing else about them changed."""
+    with _audit_trigger_lets_through("crm.audit_redacting"):
+        yield
 
 
 def audit_record(

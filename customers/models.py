@@ -40,6 +40,8 @@ class Customer(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="aliases"
     )
     merged_at = models.DateTimeField(null=True, blank=True)
+    # When her personal data was erased (customers.erasure): what is left is kept for the books.
+    erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -20,6 +20,15 @@ BEGIN
             RETURN NEW;
         END IF;
     END IF;
+    -- Erasing a customer's personal data takes it out of the entries' data, and nothing else.
+    IF TG_OP = 'UPDATE'
+        AND (NEW.id, NEW.actor_id, NEW.action, NEW.object_type, NEW.object_id, NEW.occurred_at, NEW.ip)
+            IS NOT DISTINCT FROM
+            (OLD.id, OLD.actor_id, OLD.action, OLD.object_type, OLD.object_id, OLD.occurred_at, OLD.ip)
+        AND current_setting('crm.audit_redacting', true) = 'on'
+    THEN
+        RETURN NEW;
+    END IF;
     RAISE EXCEPTION 'The audit log is append-only: entry % cannot be changed or deleted.', OLD.id
         USING ERRCODE = 'insufficient_privilege';
 END
