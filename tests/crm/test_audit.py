@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from crm.models import AuditEntry, Role, User
-from crm.services import audit_backdating, audit_record
+from crm.services import audit_backdating, audit_record, audit_redacting
 from customers.models import Customer
 from customers.services import Identity, customer_resolve
 from stores.models import StaffMembership, Store, StoreRole
@@ -43,6 +43,11 @@ def test_entries_can_be_neither_changed_nor_deleted() -> None:
         entries.update(occurred_at=entry.occurred_at.replace(year=2025))
         assert refused(lambda: entries.update(action="customer.nothing"))
     assert refused(lambda: entries.update(occurred_at=entry.occurred_at))
+    with audit_redacting():
+        # Erasing a customer takes personal data out of an entry's data; nothing else, even then.
+        entries.update(data={"erased": True})
+        assert refused(lambda: entries.update(occurred_at=entry.occurred_at))
+    assert refused(lambda: entries.update(data={}))
 
     rep.delete()  # a person leaves; what she did stays on record
 
