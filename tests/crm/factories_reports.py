@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.utils import timezone
 
 from crm.models import AuditEntry, Channel, OutboundEmail, OutboundEmailStatus
+from crm.services import audit_backdating
 from customers.models import Customer
 from orders.models import (
     Order,
@@ -99,7 +100,8 @@ def callback(
             object_id=str(request.pk),
             data={"outcome": "reached", "attempts": attempt},
         )
-        AuditEntry.objects.filter(pk=entry.pk).update(occurred_at=moment)
+        with audit_backdating():
+            AuditEntry.objects.filter(pk=entry.pk).update(occurred_at=moment)
     return request
 
 
