@@ -286,6 +286,8 @@ CRM_SITE_URL = env.str("CRM_SITE_URL", default="http://127.0.0.1:8000").rstrip("
 CRM_INBOUND_EMAIL_SECRET = env.str("CRM_INBOUND_EMAIL_SECRET", default="")
 CRM_INBOUND_MAX_BYTES = env.int("CRM_INBOUND_MAX_BYTES", default=25 * 1024 * 1024)
 CRM_ATTACHMENT_MAX_BYTES = env.int("CRM_ATTACHMENT_MAX_BYTES", default=10 * 1024 * 1024)
+# The files of an inquiry are deleted this many days after it was resolved (0: kept for good).
+CRM_ATTACHMENT_RETENTION_DAYS = env.int("CRM_ATTACHMENT_RETENTION_DAYS", default=365)
 # Our own addresses (besides DEFAULT_FROM_EMAIL's): never acknowledged, so we can't mail ourselves.
 CRM_OWN_ADDRESSES = env.list("CRM_OWN_ADDRESSES", default=[])
 # At most this many automatic replies to one sender an hour (auto-responder loops).
@@ -341,6 +343,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-inquiries": {"task": "tickets.sweep_inquiries", "schedule": 60.0},
     # Flags SLA breaches, raises priority, tells the queue's supervisor.
     "sla-sweep": {"task": "tickets.sla_sweep", "schedule": 60.0},
+    # Deletes the files of inquiries resolved longer ago than CRM_ATTACHMENT_RETENTION_DAYS.
+    "purge-attachments": {"task": "tickets.purge_attachments", "schedule": 6 * 60 * 60.0},
     # The day's backlog snapshot for the reports, taken by the first run of each day.
     "backlog-snapshot": {"task": "crm.backlog_snapshot", "schedule": 15 * 60.0},
 }

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from crm.services import email_deliver
-from tickets.services import acknowledgement, routing, sla
+from tickets.services import acknowledgement, retention, routing, sla
 
 
 # A database that is briefly away is worth a few tries; beyond them, the sweep routes it later.
@@ -34,3 +34,10 @@ def sweep_inquiries() -> int:
 def sla_sweep() -> int:
     """Periodic (CELERY_BEAT_SCHEDULE): flag and escalate SLA breaches, once each."""
     return sla.sla_sweep()
+
+
+@shared_task(name="tickets.purge_attachments", acks_late=True)
+def purge_attachments() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE): delete the files of inquiries resolved longer ago than
+    CRM_ATTACHMENT_RETENTION_DAYS."""
+    return retention.attachments_purge()
