@@ -5,14 +5,18 @@
 `fields` maps each bad field (nested fields with dots, list items with their index) to its
 messages; a service's ValidationError becomes the same 400 as a serializer's."""
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, IntegrityError, InterfaceError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
 
 
 def _flatten(detail: Any, prefix: str = "") -> dict[str, list[str]]:
@@ -42,7 +46,28 @@ def django_validation_to_drf(error: DjangoValidationError) -> exceptions.Validat
     return exceptions.ValidationError({"non_field_errors": error.messages})
 
 
+# How long a client is asked to wait when the database is away (restarting, failing over).
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "unavailable"
+    default_detail = (
+        "The service is briefly unavailable and nothing was recorded; send the request again "
+        "(with the same Idempotency-Key) in a few seconds."
+    )
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DatabaseError | InterfaceError) and not isinstance(exc, IntegrityError):
+        # The transaction of the request was rolled back with its connection: nothing is half
+        # written. The next request gets a fresh connection (CONN_HEALTH_CHECKS).
+        logger.warning("Database unavailable during %s: %s", context["request"].path, exc)
+        response = api_exception_handler(DatabaseUnavailable(), context)
+        if response is not None:
+            response["Retry-After"] = str(DATABASE_RETRY_AFTER_SECONDS)
+        return response
     if isinstance(exc, DjangoValidationError):
         exc = django_validation_to_drf(exc)
     elif isinstance(exc, Http404):
