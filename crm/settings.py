@@ -407,7 +407,7 @@ X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy: scripts, styles, fonts and images come only from our own static files
 # (front-end packages are served from them, never from a CDN); no inline script or style, no
 # plugins, no framing. Bootstrap's form controls draw their icons from data: images. Attachment
-# downloads set their own, stricter policy; ReDoc widens style-src for itself (see crm/api/urls.py).
+# downloads set their own, stricter policy.
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF],
