@@ -1,9 +1,13 @@
 """The inbound e-mail parser: what it keeps of a message, what marks mail as automated, and that
 hostile mail can neither crash nor stall it (RELIABILITY.md, "E-mail intake")."""
 
+import os
+import subprocess
+import sys
 import time
 import tracemalloc
 from email.utils import make_msgid
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given
@@ -366,6 +370,32 @@ def test_the_headers_of_a_cut_off_message_are_read() -> None:
 # Hostile mail: no crash, no stall.
 
 ONE_MB = 1024 * 1024
+ROOT = Path(__file__).resolve().parents[2]
+PARSE_TIMER = """
+import sys, time
+import django
+django.setup()
+from tickets.mail import parse_email
+raw = sys.stdin.buffer.read()
+started = time.thread_time()
+parse_email(raw)
+print(time.thread_time() - started)
+"""
+
+
+def parse_seconds_in_a_fresh_process(raw: bytes) -> float:
+    """The parser's CPU time on `raw` in an interpreter of its own, as in an intake worker: the
+    bound is on the parser's work, not on the state of a test process a thousand tests old."""
+    result = subprocess.run(
+        [sys.executable, "-c", PARSE_TIMER],
+        input=raw,
+        capture_output=True,
+        cwd=ROOT,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "crm.settings"},
+        timeout=120,
+        check=True,
+    )
+    return float(result.stdout.split()[-1])
 
 
 @pytest.mark.parametrize(
@@ -391,11 +421,10 @@ ONE_MB = 1024 * 1024
 def test_a_megabyte_of_headers_parses_in_under_a_second(headers: bytes) -> None:
     raw = b"From: maya@example.com\r\nMessage-ID: <big@x>\r\n" + headers + b"\r\nbody\r\n"
     assert len(raw) > ONE_MB - 100
-    # This thread's CPU time, not wall time: the bound is on the parser's work, whatever else the
-    # machine or the test process's other threads (live servers, workers, SMTP sinks) are doing.
-    started = time.thread_time()
+
     parsed = parse_email(raw)
-    assert time.thread_time() - started < 1.0
+
+    assert parse_seconds_in_a_fresh_process(raw) < 1.0
     assert parsed.from_address == "maya@example.com"
     assert_clean(parsed)
 
