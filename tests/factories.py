@@ -1,8 +1,10 @@
 """factory_boy factories for the test suite."""
 
 from decimal import Decimal
+from functools import cache
 
 import factory
+from django.contrib.auth.hashers import make_password
 from factory.django import DjangoModelFactory
 
 from crm.models import Channel, Role, User
@@ -17,21 +19,22 @@ from tickets.services.inquiries import IncomingMessage, inquiry_open
 PASSWORD = "correct-horse-battery-staple"
 
 
+@cache
+def password_hash() -> str:
+    """PASSWORD hashed once by the production hasher: a user per test would otherwise cost a
+    full PBKDF2 run each, most of the suite's time."""
+    return make_password(PASSWORD)
+
+
 class UserFactory(DjangoModelFactory):
     class Meta:
         model = User
-        skip_postgeneration_save = True
 
     email = factory.Sequence(lambda n: f"user{n}@example.com")
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
     role = Role.REP
-    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
-
-    @classmethod
-    def _after_postgeneration(cls, instance, create, results=None):
-        if create:
-            instance.save()
+    password = factory.LazyFunction(password_hash)
 
 
 class StoreFactory(DjangoModelFactory):
