@@ -3,7 +3,7 @@
 A PostgreSQL cluster of the script's own (initdb on a free port; the machine's server is never
 touched) serves gunicorn (2 workers, persistent connections with health checks). Four clients
 post orders through the API, each with its own Idempotency-Key, while the cluster is restarted
-(`pg_ctl restart -m fast`). The promise:
+(`pg_ctl restart -m fast`) once a third of them are answered. The promise:
 
 - every request is answered, within REQUEST_TIMEOUT: 2xx, or 503 with Retry-After while the
   database is away;
@@ -13,9 +13,10 @@ post orders through the API, each with its own Idempotency-Key, while the cluste
   client that retries its failed requests with the same Idempotency-Key ends with exactly one
   order each.
 
-Usage: .venv/bin/python tests/faults/postgres_restart.py [--orders 400]
-       [--seconds-before-restart 3]   (Redis on 127.0.0.1:6379, database 11, or
-       CRM_FAULT_BROKER_URL, takes the tasks the orders publish; it is emptied at the end)
+Usage: .venv/bin/python tests/faults/postgres_restart.py [--orders 400] [--restart-after N]
+       (--restart-after: answers before the restart, default a third of --orders; Redis on
+       127.0.0.1:6379, database 5, or CRM_FAULT_BROKER_URL, takes the tasks the orders publish;
+       it is emptied at the end)
 Prints its figures; exits non-zero when a promise breaks. Bounded: gives up after TIME_LIMIT.
 """
 
@@ -43,7 +44,7 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 REQUEST_TIMEOUT = 15.0
 TIME_LIMIT = 300.0
 CLIENTS = 4
-BROKER = os.environ.get("CRM_FAULT_BROKER_URL", "redis://127.0.0.1:6379/11")
+BROKER = os.environ.get("CRM_FAULT_BROKER_URL", "redis://127.0.0.1:6379/5")
 
 
 def free_port() -> int:
@@ -210,7 +211,7 @@ print(json.dumps({"orders": orders, "without_lines": sorted(set(numbers) - lines
 """
 
 
-def run(orders: int, before_restart: float) -> list[str]:
+def run(orders: int, restart_after: int) -> list[str]:
     cluster = Cluster()
     server: subprocess.Popen[bytes] | None = None
     problems: list[str] = []
@@ -259,7 +260,8 @@ def run(orders: int, before_restart: float) -> list[str]:
         started = time.monotonic()
         for thread in clients:
             thread.start()
-        time.sleep(before_restart)
+        while len(load.answers) < restart_after and time.monotonic() - started < TIME_LIMIT / 2:
+            time.sleep(0.05)
         print("Restarting PostgreSQL under load ...", flush=True)
         restart_started = time.monotonic()
         cluster.restart()
@@ -338,11 +340,13 @@ def wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=400)
-    parser.add_argument("--seconds-before-restart", type=float, default=3.0)
+    parser.add_argument(
+        "--restart-after", type=int, default=0, help="answers before the restart (a third)"
+    )
     args = parser.parse_args()
     signal.signal(signal.SIGALRM, lambda *_: sys.exit(f"gave up after {TIME_LIMIT:.0f} s"))
     signal.alarm(int(TIME_LIMIT))
-    problems = run(args.orders, args.seconds_before_restart)
+    problems = run(args.orders, args.restart_after or args.orders // 3)
     if problems:
         print("\nFAIL\n" + "\n".join(f"- {problem}" for problem in problems))
         sys.exit(1)

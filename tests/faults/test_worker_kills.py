@@ -42,7 +42,7 @@ def test_workers_killed_at_random_lose_nothing_and_repeat_at_most_one_send_per_k
     worker = celery_workers(broker=own_redis.url)
     kills, killed_at = 0, []
     while kills < KILLS and sent_acknowledgements() < INQUIRIES:
-        time.sleep(moments.uniform(0.1, 1.0))
+        time.sleep(moments.uniform(0.02, 0.25))
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
         kills += 1
