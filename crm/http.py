@@ -8,6 +8,8 @@ from django.http import HttpRequest
 
 # The client address of the request being answered, for the audit log (None outside requests).
 request_address: ContextVar[str | None] = ContextVar("request_address", default=None)
+# The integration token the request was authenticated with ("crm_<prefix>"), for the audit log.
+request_token: ContextVar[str | None] = ContextVar("request_token", default=None)
 
 
 def client_ip(request: HttpRequest) -> str:

@@ -4,7 +4,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from crm.http import audit_address, request_address
+from crm.http import audit_address, request_address, request_token
 
 
 class UserTimezoneMiddleware:
@@ -23,14 +23,17 @@ class UserTimezoneMiddleware:
 
 
 class AuditAddressMiddleware:
-    """Let the audit entries written while answering a request say which address it came from."""
+    """Let the audit entries written while answering a request say which address it came from
+    (and, once the API has authenticated it, which integration token sent it)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        token = request_address.set(audit_address(request))
+        address = request_address.set(audit_address(request))
+        token = request_token.set(None)
         try:
             return self.get_response(request)
         finally:
-            request_address.reset(token)
+            request_token.reset(token)
+            request_address.reset(address)

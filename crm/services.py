@@ -24,7 +24,7 @@ from django.db import connection, models, transaction
 from django.utils import timezone
 from psycopg import pq
 
-from crm.http import request_address
+from crm.http import request_address, request_token
 from crm.models import (
     OUTBOX_KEY_MAX_LENGTH,
     OUTBOX_SUBJECT_MAX_LENGTH,
@@ -61,13 +61,14 @@ def audit_entry(
     *, actor: User | None, action: str, obj: models.Model, data: dict[str, Any] | None = None
 ) -> AuditEntry:
     """An unsaved entry of who did what to which record, for a bulk_create of many changes in
-    their transaction."""
+    their transaction. A change made through the API names the integration token in its data."""
+    token = request_token.get()
     return AuditEntry(
         actor=actor,
         action=action,
         object_type=obj._meta.label_lower,
         object_id=str(obj.pk),
-        data=data or {},
+        data={**(data or {}), "token": token} if token else data or {},
         ip=request_address.get(),
     )
 

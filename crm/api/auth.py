@@ -7,13 +7,17 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.db import transaction
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from crm.http import request_token
 from crm.models import IntegrationToken
+from crm.services import audit_record
 
-# last_used_at is written at most this often per token: not one UPDATE per request.
+# last_used_at is written (and the token's use audited) at most this often per token: not one
+# write per request.
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
@@ -55,9 +59,19 @@ class TokenAuthentication(authentication.BaseAuthentication):
             or not hmac.compare_digest(token.secret_hash, secret_hash(parsed[1]))
         ):
             raise exceptions.AuthenticationFailed("Unknown or revoked token.")
+        request_token.set(f"crm_{token.prefix}")
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
-            IntegrationToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            # The token's use is audited as often as it is noted: the first request of each
+            # minute in which it is used. (The changes it makes are audited one by one.)
+            with transaction.atomic():
+                IntegrationToken.objects.filter(pk=token.pk).update(last_used_at=now)
+                audit_record(
+                    actor=None,
+                    action="token.use",
+                    obj=token,
+                    data={"method": request.method, "path": request.path},
+                )
         return AnonymousUser(), token
 
     def authenticate_header(self, request: Request) -> str:
