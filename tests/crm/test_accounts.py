@@ -1,4 +1,5 @@
 import re
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -40,6 +41,30 @@ def test_logout_ends_the_session(client) -> None:
     client.post(reverse("account_logout"))
 
     assert client.get(reverse("customers:search")).status_code == 302
+
+
+def test_a_remembered_session_lasts_a_working_day(client) -> None:
+    UserFactory(email="rep@example.com", role=Role.REP)
+
+    client.post(
+        reverse("account_login"),
+        {"login": "rep@example.com", "password": PASSWORD, "remember": "on"},
+    )
+
+    assert int(client.cookies["sessionid"]["max-age"]) == 12 * 60 * 60
+
+
+def test_a_session_ends_when_its_time_is_up(client, settings) -> None:
+    settings.SESSION_COOKIE_AGE = 2
+    UserFactory(email="rep@example.com", role=Role.REP)
+    client.post(reverse("account_login"), {"login": "rep@example.com", "password": PASSWORD})
+    assert client.get(reverse("customers:search")).status_code == 200
+
+    time.sleep(2.5)
+    response = client.get(reverse("customers:search"))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
 
 
 def test_wrong_password_is_refused_with_a_message(client) -> None:
