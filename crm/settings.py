@@ -396,6 +396,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "crm.api.schema.add_idempotency_header",
+        "crm.api.schema.allow_empty_query_parameters",
     ],
 }
 

@@ -1,5 +1,5 @@
 """What the OpenAPI schema says about the API's shared parts: the token scheme, the
-Idempotency-Key header of every POST, and the error shape."""
+Idempotency-Key header of every POST, empty query parameters, and the error shape."""
 
 from typing import Any
 
@@ -57,4 +57,15 @@ def add_idempotency_header(result: dict[str, Any], **kwargs: Any) -> dict[str, A
         post = operations.get("post")
         if post is not None:
             post.setdefault("parameters", []).append(IDEMPOTENCY_PARAMETER)
+    return result
+
+
+def allow_empty_query_parameters(result: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: an optional query parameter sent empty (`?status=`,
+    as a form leaves a field blank) is as if it were left out, and the schema says so."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "query" and not parameter.get("required"):
+                    parameter["allowEmptyValue"] = True
     return result

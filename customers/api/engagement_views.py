@@ -187,7 +187,12 @@ class TouchListView(generics.ListAPIView):
     @extend_schema(
         summary="List marketing touches",
         parameters=[OpenApiParameter("customer", int, description="Only this customer's.")],
-        responses={200: TouchSerializer(many=True), 400: ErrorSerializer, 403: ErrorSerializer},
+        responses={
+            200: TouchSerializer(many=True),
+            400: ErrorSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+        },
         examples=[
             OpenApiExample(
                 "A page",
@@ -245,7 +250,12 @@ class TouchDetailView(generics.RetrieveAPIView):
 
     @extend_schema(
         summary="Read a marketing touch",
-        responses={200: TouchSerializer, 403: ErrorSerializer, 404: ErrorSerializer},
+        responses={
+            200: TouchSerializer,
+            401: ErrorSerializer,
+            403: ErrorSerializer,
+            404: ErrorSerializer,
+        },
         examples=[OpenApiExample("A touch", value=TOUCH_EXAMPLE, response_only=True)],
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
