@@ -1,11 +1,14 @@
 """User text is never markup: a script payload sent in through every way text comes in (e-mail,
-the web form, the API, staff comments, replies and call-back notes) shows as text on every page
-that shows it, to staff and to the customer, and in every e-mail the product sends."""
+the web form, the API, staff comments, replies and call-back notes, knowledge articles, routing
+rules and queues, CSV imports) shows as text on every page that shows it, to staff and to the
+customer, and in every e-mail the product sends."""
 
 from datetime import timedelta
+from html.parser import HTMLParser
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -15,20 +18,46 @@ from crm.services import token_create
 from customers.models import Customer
 from customers.services import Identity, comment_add
 from tests.factories import UserFactory
-from tickets.models import Inquiry
+from tickets.models import ArticleCategory, Inquiry, Queue, RoutingRule
 from tickets.services.callbacks import callback_request
 from tickets.services.inquiries import IncomingMessage, inquiry_open
+from tickets.services.knowledge import article_create
 from tickets.services.workspace import inquiry_reply
 
 pytestmark = pytest.mark.django_db
 
 PAYLOAD = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
-# What must never reach a page or an e-mail: the payload's markup, live.
-LIVE = ("<script>window.__pwned", "<img src=x onerror", 'onerror="window.__pwned')
+
+
+class LiveMarkup(HTMLParser):
+    """Finds the payload where a browser would run it: in a script element, in an event handler
+    attribute, or as a javascript: link. (Escaped, it is only text, quotes and all.)"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[str] = []
+        self.in_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.in_script = tag == "script"
+        for name, value in attrs:
+            if "__pwned" in (value or "") and (
+                name.startswith("on") or (value or "").lstrip().startswith("javascript:")
+            ):
+                self.found.append(f"<{tag} {name}={value!r}>")
+
+    def handle_endtag(self, tag: str) -> None:
+        self.in_script = False
+
+    def handle_data(self, data: str) -> None:
+        if self.in_script and "__pwned" in data:
+            self.found.append(f"<script>{data}")
 
 
 def raw(text: str) -> list[str]:
-    return [live for live in LIVE if live in text]
+    parser = LiveMarkup()
+    parser.feed(text)
+    return parser.found
 
 
 def test_a_script_sent_in_every_way_is_text_everywhere_it_shows() -> None:
@@ -117,3 +146,59 @@ def test_a_script_sent_in_every_way_is_text_everywhere_it_shows() -> None:
     # The HTML part is markup: the payload is escaped there. (Subjects and plain-text parts are
     # text by nature: the payload stays as written, which a mail program shows as text.)
     assert {email.key: raw(email.html_body) for email in emails if raw(email.html_body)} == {}
+
+
+def test_a_script_in_an_article_a_rule_name_or_an_imported_file_is_text() -> None:
+    supervisor: User = UserFactory(role=Role.SUPERVISOR)
+    admin: User = UserFactory(role=Role.ADMIN, is_staff=True, is_superuser=True)
+    # A knowledge article's title and Markdown body, with a script link for good measure.
+    article = article_create(
+        title=f"Returns {PAYLOAD}",
+        body=f"# Returns\n\n{PAYLOAD}\n\n[Open](javascript:window.__pwned=3)",
+        category=ArticleCategory.RETURNS,
+        publish=True,
+        actor=supervisor,
+    )
+    # A routing rule's name, and its queue's.
+    queue = Queue.objects.create(name=f"Team {PAYLOAD}", slug="team")
+    RoutingRule.objects.create(name=f"Rule {PAYLOAD}", queue=queue)
+    # A legacy CSV: a good row with the payload as a name, and a bad row whose value the preview
+    # shows beside its error.
+    upload = SimpleUploadedFile(
+        "customers.csv",
+        "email,first_name,last_name\n"
+        f'ana@example.com,"{PAYLOAD}",Lopez\n'
+        f'"{PAYLOAD}@",Ben,Okafor\n'.encode(),
+        content_type="text/csv",
+    )
+    supervisor_client, admin_client = Client(), Client()
+    supervisor_client.force_login(supervisor)
+    admin_client.force_login(admin)
+    preview = admin_client.post(
+        reverse("imports:upload"), {"action": "preview", "kind": "customers", "file": upload}
+    )
+    confirmed = admin_client.post(
+        reverse("imports:upload"), {"action": "confirm", "token": preview.context["token"]}
+    )
+    imported = Customer.objects.get(contact_points__value="ana@example.com")
+
+    pages: dict[str, Any] = {
+        "help index": Client().get(reverse("support:help")),
+        "article page": Client().get(reverse("support:article", args=[article.slug])),
+        "articles (staff)": supervisor_client.get(reverse("tickets:knowledge:list")),
+        "article (staff)": supervisor_client.get(
+            reverse("tickets:knowledge:detail", args=[article.pk])
+        ),
+        "routing rules": supervisor_client.get(reverse("tickets:rules")),
+        "import preview": preview,
+        "import result": confirmed,
+        "imported customer's 360 page": supervisor_client.get(imported.get_absolute_url()),
+    }
+
+    shown = {name: response.content.decode() for name, response in pages.items()}
+    assert {name: response.status_code for name, response in pages.items()} == dict.fromkeys(
+        pages, 200
+    )
+    assert {name: raw(text) for name, text in shown.items() if raw(text)} == {}
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in shown["article page"]
+    assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in shown["import preview"]
