@@ -223,7 +223,8 @@ CRM_STRIP_EMAIL_SUBADDRESS = env.bool("CRM_STRIP_EMAIL_SUBADDRESS", default=Fals
 MEDIA_ROOT = Path(os.environ.get("CRM_MEDIA_ROOT", VAR_DIR / "media"))
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where collectstatic gathers the static files that whitenoise serves.
+STATIC_ROOT = Path(os.environ.get("CRM_STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [
     BASE_DIR / "crm" / "static",
     ("vendor/bootstrap", BASE_DIR / "node_modules" / "bootstrap" / "dist"),

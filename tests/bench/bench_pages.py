@@ -274,7 +274,8 @@ def run_bench_api(api_url: str, seconds: float, redis_db: int, bulk_size: int) -
 
 
 class Sink:
-    """An SMTP server on loopback that notes when each recipient's message arrived."""
+    """An SMTP server on loopback that notes when each recipient's first message arrived, and
+    how many each received."""
 
     def __init__(self) -> None:
         import logging
@@ -284,6 +285,7 @@ class Sink:
         logging.getLogger("mail.log").setLevel(logging.WARNING)
         self.port = bench_api.free_port()
         self.delivered: dict[str, float] = {}
+        self.received: Counter[str] = Counter()  # messages per recipient
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
         self.controller.start()
 
@@ -291,6 +293,7 @@ class Sink:
         now = time.time()
         for address in envelope.rcpt_tos:
             self.delivered.setdefault(address.lower(), now)
+            self.received[address.lower()] += 1
         return "250 2.0.0 OK"
 
     def wait_for(self, addresses: list[str], timeout: float) -> None:
