@@ -7,7 +7,6 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db import transaction
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -63,15 +62,15 @@ class TokenAuthentication(authentication.BaseAuthentication):
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
             # The token's use is audited as often as it is noted: the first request of each
-            # minute in which it is used. (The changes it makes are audited one by one.)
-            with transaction.atomic():
-                IntegrationToken.objects.filter(pk=token.pk).update(last_used_at=now)
-                audit_record(
-                    actor=None,
-                    action="token.use",
-                    obj=token,
-                    data={"method": request.method, "path": request.path},
-                )
+            # minute in which it is used. (The changes it makes are audited one by one.) Entry
+            # first: were the update lost, the next request would note and audit it again.
+            audit_record(
+                actor=None,
+                action="token.use",
+                obj=token,
+                data={"method": request.method, "path": request.path},
+            )
+            IntegrationToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return AnonymousUser(), token
 
     def authenticate_header(self, request: Request) -> str:

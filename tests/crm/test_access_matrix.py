@@ -993,6 +993,8 @@ COUNTED: tuple[type[Model], ...] = (
 
 def database_state() -> dict[str, Any]:
     state: dict[str, Any] = {model.__name__: model._default_manager.count() for model in COUNTED}
+    # A token's use is audited whether or not the request is allowed: that is no change.
+    state["AuditEntry"] = AuditEntry.objects.exclude(action="token.use").count()
     state["pickups"] = sorted(Pickup.objects.values_list("pk", "status", "wrong_code_attempts"))
     state["returns"] = sorted(Return.objects.values_list("pk", "status", "store_id"))
     state["orders"] = sorted(Order.objects.values_list("pk", "status"))
