@@ -93,6 +93,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "crm.middleware.UserTimezoneMiddleware",
     "crm.middleware.AuditAddressMiddleware",
+    "crm.middleware.DatabaseUnavailableMiddleware",
 ]
 
 if not DEBUG:

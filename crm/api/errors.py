@@ -16,6 +16,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
+from crm.middleware import DATABASE_RETRY_AFTER_SECONDS
+
 logger = logging.getLogger(__name__)
 
 
@@ -44,10 +46,6 @@ def django_validation_to_drf(error: DjangoValidationError) -> exceptions.Validat
     if hasattr(error, "error_dict"):
         return exceptions.ValidationError(error.message_dict)
     return exceptions.ValidationError({"non_field_errors": error.messages})
-
-
-# How long a client is asked to wait when the database is away (restarting, failing over).
-DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 class DatabaseUnavailable(exceptions.APIException):

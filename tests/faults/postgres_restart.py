@@ -6,7 +6,7 @@ post orders through the API, each with its own Idempotency-Key, while the cluste
 (`pg_ctl restart -m fast`) once a third of them are answered. The promise:
 
 - every request is answered, within REQUEST_TIMEOUT: 2xx, or 503 with Retry-After while the
-  database is away;
+  database is away; so is a visitor reloading a page (the help index) meanwhile;
 - nothing is half-written: every stored order has its lines, its timeline entry and its audit
   entry, and an order that was answered 5xx is either wholly stored or not at all;
 - the app recovers without a restart of its own: the requests after the restart succeed, and a
@@ -44,6 +44,7 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 REQUEST_TIMEOUT = 15.0
 TIME_LIMIT = 300.0
 CLIENTS = 4
+PAGE = "/support/articles/"
 BROKER = os.environ.get("CRM_FAULT_BROKER_URL", "redis://127.0.0.1:6379/5")
 
 
@@ -126,6 +127,7 @@ class Load:
     token: str
     orders: int
     answers: list[Answer] = field(default_factory=list)
+    pages: Counter[int] = field(default_factory=Counter)
     restarted: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -164,6 +166,22 @@ class Load:
             answer = self.post(f"F-{n:05d}")
             with self.lock:
                 self.answers.append(answer)
+
+    def browse(self, until: threading.Event) -> None:
+        """A visitor reloading the help page (which reads the database) until `until` is set."""
+        while not until.is_set():
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
+                conn.request("GET", PAGE)
+                response = conn.getresponse()
+                response.read()
+                conn.close()
+                status = response.status
+            except OSError:
+                status = 0
+            with self.lock:
+                self.pages[status] += 1
+            time.sleep(0.05)
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -257,8 +275,10 @@ def run(orders: int, restart_after: int) -> list[str]:
 
         load = Load(port=port, token=token, orders=orders)
         clients = [threading.Thread(target=load.client, args=(n,)) for n in range(CLIENTS)]
+        done = threading.Event()
+        visitor = threading.Thread(target=load.browse, args=(done,))
         started = time.monotonic()
-        for thread in clients:
+        for thread in [*clients, visitor]:
             thread.start()
         while len(load.answers) < restart_after and time.monotonic() - started < TIME_LIMIT / 2:
             time.sleep(0.05)
@@ -269,6 +289,8 @@ def run(orders: int, restart_after: int) -> list[str]:
         load.restarted.set()
         for thread in clients:
             thread.join(timeout=TIME_LIMIT)
+        done.set()
+        visitor.join(timeout=REQUEST_TIMEOUT * 2)
         took = time.monotonic() - started
 
         # The clients retry what failed, with the same Idempotency-Key.
@@ -288,6 +310,9 @@ def run(orders: int, restart_after: int) -> list[str]:
         print(f"{'retried after a 5xx, then 2xx':<44}{len(retried):>8}")
         print(f"{'orders stored':<44}{len(stored['orders']):>8}")
         print(f"{'run took (s)':<44}{took:>8.1f}")
+        for status, count in sorted(load.pages.items()):
+            label = f"  help page answered {status or 'nothing'}"
+            print(f"{label:<44}{count:>8}")
 
         if len(load.answers) != orders:
             problems.append(f"{orders - len(load.answers)} request(s) were never answered")
@@ -296,6 +321,8 @@ def run(orders: int, restart_after: int) -> list[str]:
         bad = {status for status in statuses if status and status not in (200, 201, 503)}
         if bad:
             problems.append(f"unexpected statuses: {sorted(bad)}")
+        if set(load.pages) - {200, 503}:
+            problems.append(f"the help page answered {sorted(set(load.pages) - {200, 503})}")
         if slowest > REQUEST_TIMEOUT:
             problems.append(f"an answer took {slowest:.1f} s")
         if not after:
