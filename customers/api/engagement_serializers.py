@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from crm.api.serializers import StrictSerializer
+from crm.api.serializers import EventTimeField, StrictSerializer
 from customers.engagement import TOUCH_EVENTS, CartItem
 from customers.models import (
     EXTERNAL_ID_MAX_LENGTH,
@@ -94,7 +94,7 @@ class TouchInputSerializer(CustomerRefSerializer):
         help_text="Percent for percent_off, amount for amount_off.",
     )
     channel = serializers.ChoiceField(choices=TouchChannel.choices)
-    sent_at = serializers.DateTimeField(required=False)
+    sent_at = EventTimeField(required=False)
     campaign = serializers.CharField(max_length=100, required=False, allow_blank=True)
     promotion_code = serializers.CharField(max_length=64, required=False, allow_blank=True)
     description = serializers.CharField(max_length=255, required=False, allow_blank=True)
@@ -102,7 +102,7 @@ class TouchInputSerializer(CustomerRefSerializer):
 
 class TouchEventInputSerializer(StrictSerializer):
     event = serializers.ChoiceField(choices=[(event, event) for event in TOUCH_EVENTS])
-    at = serializers.DateTimeField(required=False, help_text="When it happened; default now.")
+    at = EventTimeField(required=False, help_text="When it happened; default now.")
     order = serializers.CharField(
         max_length=ORDER_NUMBER_MAX_LENGTH,
         required=False,
@@ -120,7 +120,7 @@ class VisitInputSerializer(CustomerRefSerializer):
     source = serializers.ChoiceField(  # type: ignore[assignment]
         choices=VisitSource.choices, help_text="What brought the customer to the web shop."
     )
-    occurred_at = serializers.DateTimeField(required=False)
+    occurred_at = EventTimeField(required=False)
     referrer = serializers.CharField(max_length=500, required=False, allow_blank=True)
     campaign = serializers.CharField(max_length=100, required=False, allow_blank=True)
     landing_page = serializers.CharField(max_length=500, required=False, allow_blank=True)
@@ -129,7 +129,7 @@ class VisitInputSerializer(CustomerRefSerializer):
 class WishListInputSerializer(CustomerRefSerializer):
     action = serializers.ChoiceField(choices=[("add", "add"), ("remove", "remove")])
     sku = serializers.CharField(max_length=SKU_MAX_LENGTH)
-    at = serializers.DateTimeField(required=False)
+    at = EventTimeField(required=False)
 
 
 class CartItemSerializer(StrictSerializer):
@@ -154,7 +154,7 @@ class CartAbandonedInputSerializer(CustomerRefSerializer):
     step = serializers.ChoiceField(
         choices=CheckoutStep.choices, help_text="The checkout step where the cart was left."
     )
-    abandoned_at = serializers.DateTimeField(required=False)
+    abandoned_at = EventTimeField(required=False)
     value = serializers.DecimalField(
         max_digits=12,
         decimal_places=2,
@@ -172,7 +172,7 @@ class CartRecoveredInputSerializer(StrictSerializer):
         allow_blank=True,
         help_text="The number of the order the cart became.",
     )
-    at = serializers.DateTimeField(required=False)
+    at = EventTimeField(required=False)
 
 
 # Bulk web activity: each item says its "type".

@@ -8,7 +8,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from crm.api.serializers import StrictSerializer
+from crm.api.serializers import EventTimeField, StrictSerializer
 from crm.models import Channel
 from customers.services import Identity
 from orders.models import (
@@ -138,7 +138,7 @@ class OrderCreateSerializer(StrictSerializer):
     pickup_store = StoreCodeField(
         required=False, allow_blank=True, help_text="Where a pick-up order is collected."
     )
-    placed_at = serializers.DateTimeField(required=False)
+    placed_at = EventTimeField(required=False)
     shipping = money(required=False)
     tax = money(required=False)
     lines = serializers.ListField(

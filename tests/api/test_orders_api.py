@@ -104,6 +104,24 @@ class TestCreate:
         # Shipped orders leave the warehouse when they ship, not when placed.
         assert on_hand(shop["wh01"], shop["tee"]) == (10, 0)
 
+    @pytest.mark.parametrize("placed_at", ["0004-01-01T02:00:00Z", "2999-01-01T00:00:00Z"])
+    def test_a_time_before_1990_or_in_the_future_is_refused(
+        self,
+        shop: dict[str, Any],
+        token_factory: TokenFactory,
+        api_client: ClientFactory,
+        placed_at: str,
+    ) -> None:
+        _, raw = token_factory(channels=[Channel.WEB])
+
+        response = api_client(raw).post(ORDERS, web_order(placed_at=placed_at), format="json")
+
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"] == {
+            "placed_at": ["Give a time between 1990 and now."]
+        }
+        assert not Order.objects.exists()
+
     def test_pickup_order_reserves_at_the_pickup_store(
         self, shop: dict[str, Any], token_factory: TokenFactory, api_client: ClientFactory
     ) -> None:
@@ -471,7 +489,8 @@ class TestRead:
         )
         _, reader = token_factory(scopes=[Scope.ORDERS_READ])
         client = api_client(reader)
-        with django_assert_max_num_queries(6):
+        # The first request of a token's minute also notes and audits its use (2 queries).
+        with django_assert_max_num_queries(7):
             detail = client.get(reverse("api:order-detail", args=[ana.number]))
         assert detail.status_code == 200 and detail.json()["number"] == ana.number
         with django_assert_max_num_queries(8):
