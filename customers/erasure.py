@@ -1,6 +1,7 @@
 """Erasing a customer's personal data (the right to erasure). What identifies her goes: her name
 and address, her contact points, her sign-in, the text of her inquiries, messages, comments and
-e-mails, her call-back numbers, the files she sent, and the personal data in the audit log. What
+e-mails, her call-back numbers, the files she sent, and the personal data in the audit log and in
+the events sent to other systems (webhook deliveries). What
 the books need stays: her orders, returns and pickups with their numbers, lines and totals, under
 an anonymous record ("Customer #123"). The erasure itself is audited."""
 
@@ -12,7 +13,7 @@ from django.db import transaction
 from django.db.models import Model, Q, QuerySet
 from django.utils import timezone
 
-from crm.models import AuditEntry, OutboundEmail, OutboundEmailStatus, User
+from crm.models import AuditEntry, OutboundEmail, OutboundEmailStatus, User, WebhookDelivery
 from crm.services import audit_record, audit_redacting
 from customers.models import Activity, Comment, ContactPoint, Customer, MergeSuggestion
 from orders.models import Order, Pickup, Return
@@ -25,6 +26,8 @@ BOOKKEEPING_SUBJECTS = {"order", "return", "pickup"}
 # What audit entries about her records may hold of her personal data: what was written (before
 # and after), contact points, call-back numbers and free-text notes.
 PERSONAL_AUDIT_KEYS = ("changes", "contact_points_added", "phone", "note", "message")
+# What webhook payloads about her hold of her personal data: her name, her inquiries' subjects.
+PERSONAL_PAYLOAD_KEYS = {"first_name": "", "last_name": "", "subject": ERASED}
 
 
 def customer_erase(*, customer: Customer, actor: User) -> dict[str, int]:
@@ -56,6 +59,7 @@ def customer_erase(*, customer: Customer, actor: User) -> dict[str, int]:
             "merge suggestions": MergeSuggestion.objects.filter(customer_a=customer).delete()[0]
             + MergeSuggestion.objects.filter(customer_b=customer).delete()[0],
             "audit entries": _erase_audit(customer),
+            "webhook deliveries": _erase_webhook_payloads(customer),
         }
         for attachment in files:
             attachment.file.delete(save=False)
@@ -120,6 +124,32 @@ def _erase_audit(customer: Customer) -> int:
     with audit_redacting():
         AuditEntry.objects.bulk_update(entries, ["data"])
     return len(entries)
+
+
+def _erase_webhook_payloads(customer: Customer) -> int:
+    """The events about her kept for other systems (sent, or still to send) keep their ids,
+    numbers and statuses; her name and her words go."""
+    about_her = (
+        Q(payload__data__inquiry__customer_id=customer.pk)
+        | Q(payload__data__pickup__customer__id=customer.pk)
+        | Q(payload__data__customer__id=customer.pk)
+    )
+    deliveries = list(WebhookDelivery.objects.filter(about_her))
+    for delivery in deliveries:
+        delivery.payload = _redacted(delivery.payload)
+    WebhookDelivery.objects.bulk_update(deliveries, ["payload"])
+    return len(deliveries)
+
+
+def _redacted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {
+            key: PERSONAL_PAYLOAD_KEYS[key] if key in PERSONAL_PAYLOAD_KEYS else _redacted(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_redacted(item) for item in value]
+    return value
 
 
 def _without_personal_data(data: dict[str, Any]) -> dict[str, Any]:

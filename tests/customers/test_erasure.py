@@ -11,7 +11,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import AuditEntry, Channel, Role, User
+from crm.models import AuditEntry, Channel, Role, User, WebhookDelivery, WebhookEvent
+from crm.webhooks import webhook_endpoint_create
 from customers.erasure import ERASED, customer_erase
 from customers.models import Customer
 from customers.services import Identity, comment_add
@@ -32,6 +33,10 @@ def ana() -> tuple[Customer, Order]:
     """Ana Lima, who shops on the web, signs in to the portal, wrote in, sent a photo, asked for
     a call back and has a rep's comment and note about her."""
     ProductFactory(sku="TEE-001", price=Decimal("30.00"))
+    # Another system is told of every event (her inquiry's status changing among them).
+    webhook_endpoint_create(
+        url="https://erp.example.com/hooks", events=list(WebhookEvent.values), actor=None
+    )
     identity = Identity(
         email=EMAIL,
         phone=PHONE,
@@ -57,7 +62,9 @@ def ana() -> tuple[Customer, Order]:
         file=ContentFile(b"jpeg", name="zip.jpg"),
     )
     rep = UserFactory(role=Role.REP)
-    inquiry_reply(inquiry=inquiry, text="Sorry Ana, a new zip is on its way.", actor=rep)
+    inquiry_reply(
+        inquiry=inquiry, text="Sorry Ana, a new zip is on its way.", actor=rep, status="waiting"
+    )
     inquiry_note_add(inquiry=inquiry, text="Ana Lima called twice.", actor=rep)
     comment_add(customer=customer, author=rep, body="Ana prefers e-mail.")
     start = timezone.now() + timedelta(hours=2)
@@ -85,6 +92,7 @@ def test_erasure_leaves_nothing_that_identifies_her_and_keeps_the_books() -> Non
     customer, order = ana()
     admin: User = UserFactory(role=Role.ADMIN, is_staff=True, is_superuser=True)
     assert all(secret in stored_text() for secret in SECRETS)
+    assert WebhookDelivery.objects.filter(payload__data__inquiry__customer_id=customer.pk)
     photo = Attachment.objects.get()
 
     done = customer_erase(customer=customer, actor=admin)
