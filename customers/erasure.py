@@ -1,9 +1,9 @@
 """Erasing a customer's personal data (the right to erasure). What identifies her goes: her name
 and address, her contact points, her sign-in, the text of her inquiries, messages, comments and
 e-mails, her call-back numbers, the files she sent, and the personal data in the audit log and in
-the events sent to other systems (webhook deliveries). What
-the books need stays: her orders, returns and pickups with their numbers, lines and totals, under
-an anonymous record ("Customer #123"). The erasure itself is audited."""
+the events sent to other systems (webhook deliveries). What the books need stays: her orders,
+returns and pickups with their numbers, lines and totals, under an anonymous record ("Customer
+#123"). The erasure itself is audited."""
 
 from typing import Any
 
