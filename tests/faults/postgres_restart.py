@@ -27,7 +27,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,18 +39,18 @@ from pathlib import Path
 import redis
 
 ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.bench.bench_api import free_port  # noqa: E402
+from tests.bench.bench_pages import wait_ready  # noqa: E402
+
 PYTHON = ROOT / ".venv" / "bin" / "python"
 REQUEST_TIMEOUT = 15.0
 TIME_LIMIT = 300.0
 CLIENTS = 4
 PAGE = "/support/articles/"
 BROKER = os.environ.get("CRM_FAULT_BROKER_URL", "redis://127.0.0.1:6379/5")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def pg_bin(name: str) -> str:
@@ -347,21 +346,6 @@ def run(orders: int, restart_after: int) -> list[str]:
         cluster.stop()
         redis.Redis.from_url(BROKER).flushdb()
     return problems
-
-
-def wait_ready(port: int, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited with {server.returncode}")
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            conn.request("GET", "/healthz")
-            if conn.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise SystemExit("gunicorn did not answer within 60 s")
 
 
 def main() -> None:
