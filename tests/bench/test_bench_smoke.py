@@ -2,22 +2,14 @@
 job measured for a moment, one table printed. Whether the targets are met is the benchmark's
 business, not this test's (CI's machine is not the benchmark machine)."""
 
-import os
 import re
-import signal
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
 import pytest
-from django.conf import settings
 from django.test import Client
-from psycopg import sql
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.scripts import broker_database, run_script, scratch_databases
+
 TIMEOUT = 300  # the run takes a minute or two; a hung phase must not hang the suite
 
 PAGE_ROWS = [
@@ -45,35 +37,14 @@ JOB_ROWS = [
 ]
 
 
-def _drop(server: str, *names: str) -> None:
-    with psycopg.connect(server, autocommit=True) as conn:
-        for name in names:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
-
-
 @pytest.mark.worker
 def test_page_benchmark_measures_every_page_and_job() -> None:
-    base = urlsplit(os.environ["DATABASE_URL"])
-    name = f"{settings.DATABASES['default']['NAME'].removeprefix('test_')}_pages_bench"
-    url = urlunsplit(base._replace(path=f"/{name}"))
-    server = urlunsplit(base._replace(path="/postgres"))
-    redis_db = urlsplit(settings.CELERY_BROKER_URL).path.lstrip("/") or "0"
-    run = subprocess.Popen(
-        [sys.executable, str(ROOT / "tests/bench/bench_pages.py"), "--quick", "--seed-bench=10000",
-         f"--database-url={url}", f"--redis-db={redis_db}"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    try:
-        output, _ = run.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        run.send_signal(signal.SIGINT)  # the benchmark stops what it started on the way out
-        output, _ = run.communicate(timeout=60)
-        pytest.fail(f"The benchmark ran over {TIMEOUT} s:\n{output[-3000:]}")
-    finally:
-        _drop(server, name, f"{name}_api")
-    assert run.returncode == 0, output[-3000:]
+    with scratch_databases("pages_bench", "_api") as url:
+        returncode, output = run_script(
+            "bench/bench_pages.py", "--quick", "--seed-bench=10000", f"--database-url={url}",
+            f"--redis-db={broker_database()}", timeout=TIMEOUT,
+        )  # fmt: skip
+    assert returncode == 0, output[-3000:]
 
     table = output[output.index("page or job") :]
     rows = {line.split("  ")[0].strip(): line for line in table.splitlines()[1:] if line.strip()}
