@@ -209,9 +209,12 @@ CRM_TRUSTED_PROXY_COUNT = env.int("CRM_TRUSTED_PROXY_COUNT", default=0)
 ALLAUTH_TRUSTED_PROXY_COUNT = CRM_TRUSTED_PROXY_COUNT
 RATELIMIT_IP_META_KEY = "crm.http.client_ip"
 
+# The product speaks US English only: translation machinery off (it costs about a fifth of a
+# page's rendering time), with the formats of "en" that it would have supplied.
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("CRM_DEFAULT_TIME_ZONE", default="America/New_York")
-USE_I18N = True
+USE_I18N = False
+NUMBER_GROUPING = 3
 USE_TZ = True
 
 # Phone numbers written without a country code are read in this region.
