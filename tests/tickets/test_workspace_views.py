@@ -135,6 +135,22 @@ class TestQueuePage:
         assert '4.5 <span class="visually-hidden">out of 5 from </span>(2)' in html
         assert "5/5" in html and "4/5" in html
 
+    def test_store_staff_see_their_stores_ratings_not_the_call_centers(self, rep, queue):
+        store = StoreFactory()
+        for rating, at in ((5, store), (1, None)):
+            inquiry = web_inquiry(email=f"r{rating}@example.com", store=at)
+            inquiry_set_queue(inquiry=inquiry, queue=queue, actor=rep)
+            inquiry_set_status(inquiry=inquiry, status=InquiryStatus.RESOLVED, actor=rep)
+            inquiry_rate(inquiry=inquiry, rating=rating, comment="", actor=None)
+
+        seen = {}
+        for user in (rep, store_staff(store)):
+            page = signed_in(user).get(reverse("tickets:queue"), {"status": "resolved"})
+            listed = next(q for q in page.context["q"].queues if q.slug == queue.slug)
+            seen[user.pk] = (listed.rating, listed.ratings)
+
+        assert list(seen.values()) == [(3.0, 2), (5.0, 1)]
+
     @pytest.mark.parametrize("count", [2, 30])
     def test_query_budget_does_not_grow_with_the_list(
         self, count, rep, queue, django_assert_num_queries
@@ -151,8 +167,9 @@ class TestQueuePage:
             response = client.get(reverse("tickets:queue"))
         assert response.context["q"].page.paginator.count == count
 
-        # A filter beyond the tab's own needs the list's count too.
-        with django_assert_num_queries(6):
+        # A filter beyond the tab's own needs the list's count too; the ratings come from the
+        # shared cache now.
+        with django_assert_num_queries(5):
             response = client.get(reverse("tickets:queue"), {"channel": "web_form"})
         assert response.context["q"].page.paginator.count == count
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import Avg, Count, F, Q, QuerySet, Window
 from django.utils import timezone
@@ -43,6 +44,8 @@ CALLBACK_PAGE_SIZE = 50
 # "Breaching soon": an SLA due time within this much from now, or already past.
 BREACHING_SOON = timedelta(hours=1)
 RATINGS_WINDOW = timedelta(days=30)
+# Nothing a staff member does changes the customers' ratings: they are shared this long.
+RATINGS_CACHE_SECONDS = 60
 ORDER_CHOICES_LIMIT = 20
 MERGE_CANDIDATES_LIMIT = 20
 
@@ -206,10 +209,29 @@ def _ordered(inquiries: QuerySet[Inquiry], sort: str) -> QuerySet[Inquiry]:
     return inquiries.order_by(F("sla_due_at").asc(nulls_last=True), "created_at", "id")
 
 
+def _queue_ratings(
+    user: User, visible: QuerySet[Inquiry], now: datetime
+) -> dict[int | None, tuple[float, int]]:
+    """Per queue, the average and number of the customers' ratings over RATINGS_WINDOW of the
+    inquiries the user sees, kept in the shared cache for RATINGS_CACHE_SECONDS."""
+    key = f"queue-ratings:{'all' if can_work_inquiries(user) else f'user-{user.pk}'}"
+    ratings: dict[int | None, tuple[float, int]] | None = cache.get(key)
+    if ratings is None:
+        ratings = {
+            row["queue_id"]: (row["average"], row["count"])
+            for row in visible.filter(rating__isnull=False, rated_at__gte=now - RATINGS_WINDOW)
+            .order_by()
+            .values("queue_id")
+            .annotate(average=Avg("rating"), count=Count("rating"))
+        }
+        cache.set(key, ratings, RATINGS_CACHE_SECONDS)
+    return ratings
+
+
 def inquiry_queue_page(*, user: User, filters: QueueFilters, page: str | int = 1) -> QueuePage:
     """One page of the workspace list with its tab and queue counts, in five queries whatever the
-    number of inquiries (counts per queue, the queues' recent ratings, the queues, the page, and
-    the list's count when the tabs don't give it). The counts and the page read the partial index
+    number of inquiries (counts per queue, the queues' recent ratings unless cached, the queues,
+    the page, and the list's count when the tabs don't give it). The counts and the page read the partial index
     of open inquiries by SLA due time alone."""
     now = timezone.now()
     visible = visible_inquiries(user).filter(merged_into__isnull=True)
@@ -227,13 +249,7 @@ def inquiry_queue_page(*, user: User, filters: QueueFilters, page: str | int = 1
         )
         .values_list("queue_id", *VIEWS)
     }
-    ratings = {
-        row["queue_id"]: (row["average"], row["count"])
-        for row in visible.filter(rating__isnull=False, rated_at__gte=now - RATINGS_WINDOW)
-        .order_by()
-        .values("queue_id")
-        .annotate(average=Avg("rating"), count=Count("rating"))
-    }
+    ratings = _queue_ratings(user, visible, now)
     all_queues = list(Queue.objects.only("pk", "slug", "name"))
     queues = [
         QueueCount(
