@@ -231,8 +231,8 @@ def _queue_ratings(
 def inquiry_queue_page(*, user: User, filters: QueueFilters, page: str | int = 1) -> QueuePage:
     """One page of the workspace list with its tab and queue counts, in five queries whatever the
     number of inquiries (counts per queue, the queues' recent ratings unless cached, the queues,
-    the page, and the list's count when the tabs don't give it). The counts and the page read the partial index
-    of open inquiries by SLA due time alone."""
+    the page, and the list's count when the tabs don't give it). The counts and the page read the
+    partial index of open inquiries by SLA due time alone."""
     now = timezone.now()
     visible = visible_inquiries(user).filter(merged_into__isnull=True)
     open_visible = visible.filter(status__in=OPEN_STATUSES)
