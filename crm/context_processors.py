@@ -1,6 +1,8 @@
 from typing import Any, cast
 
 from django.http import HttpRequest
+from django.template.backends.utils import csrf_input
+from django.utils.functional import SimpleLazyObject
 
 from crm.models import User
 from crm.permissions import (
@@ -34,3 +36,9 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         if request.resolver_match and request.resolver_match.view_name == "customers:search"
         else "",
     }
+
+
+def csrf_form_field(request: HttpRequest) -> dict[str, Any]:
+    """`{{ csrf_input }}`: the CSRF form field, rendered once for the page however many of its
+    rows carry a form (`{% csrf_token %}` renders it again for each), and only if it is used."""
+    return {"csrf_input": SimpleLazyObject(lambda: csrf_input(request))}
