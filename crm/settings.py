@@ -349,6 +349,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-inquiries": {"task": "tickets.sweep_inquiries", "schedule": 60.0},
     # Flags SLA breaches, raises priority, tells the queue's supervisor.
     "sla-sweep": {"task": "tickets.sla_sweep", "schedule": 60.0},
+    # Folds the agent queue's tally of open inquiries, so its counts read few rows.
+    "compact-open-inquiry-tally": {
+        "task": "tickets.compact_open_inquiry_tally",
+        "schedule": 60.0,
+    },
     # Deletes the files of inquiries resolved longer ago than CRM_ATTACHMENT_RETENTION_DAYS.
     "purge-attachments": {"task": "tickets.purge_attachments", "schedule": 6 * 60 * 60.0},
     # The day's backlog snapshot for the reports, taken by the first run of each day.

@@ -432,6 +432,30 @@ class EventKind(models.TextChoices):
     RATED = "rated", "Rated"
 
 
+# The due hour of every tally row whose hour has passed: all of them count as breaching alike.
+DUE_LONG_AGO = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+
+
+class OpenInquiryTally(models.Model):
+    """Changes to the number of open inquiries, by queue, assignee, store, whether the SLA runs
+    (new, open) or is paused (waiting), and the hour the SLA falls due. On PostgreSQL a trigger
+    on the inquiry table writes -1 under an open inquiry's old key and +1 under its new one on
+    every insert, update and delete, whatever the code path (migration 0007);
+    open_inquiry_tally_compact folds the rows into one per key every minute. The agent queue's
+    tabs sum these rows instead of counting every open inquiry."""
+
+    queue_id = models.BigIntegerField(null=True)
+    assignee_id = models.BigIntegerField(null=True)
+    store_id = models.BigIntegerField(null=True)
+    running = models.BooleanField()
+    # The SLA due time to the hour (UTC); hours long past are folded into DUE_LONG_AGO.
+    due_hour = models.DateTimeField(null=True)
+    change = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.change:+d} queue {self.queue_id} assignee {self.assignee_id}"
+
+
 class InquiryEvent(models.Model):
     """The inquiry's history: status changes (shown to the customer) and staff-side changes."""
 

@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from crm.services import email_deliver
-from tickets.services import acknowledgement, retention, routing, sla
+from tickets.services import acknowledgement, retention, routing, sla, tally
 
 
 # A database that is briefly away is worth a few tries; beyond them, the sweep routes it later.
@@ -34,6 +34,12 @@ def sweep_inquiries() -> int:
 def sla_sweep() -> int:
     """Periodic (CELERY_BEAT_SCHEDULE): flag and escalate SLA breaches, once each."""
     return sla.sla_sweep()
+
+
+@shared_task(name="tickets.compact_open_inquiry_tally", acks_late=True)
+def compact_open_inquiry_tally() -> int:
+    """Periodic (CELERY_BEAT_SCHEDULE): fold the agent queue's tally of open inquiries."""
+    return tally.open_inquiry_tally_compact()
 
 
 @shared_task(name="tickets.purge_attachments", acks_late=True)

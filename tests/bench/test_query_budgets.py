@@ -6,6 +6,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import transaction
 
@@ -24,7 +25,7 @@ BUDGETS = {
     "search: phone, other format": 5,
     "search: order number": 6,
     "search: inquiry reference": 7,
-    "agent queue, SLA due first": 6,
+    "agent queue, SLA due first": 7,
     # 16, and one more for each of the six relations only some inquiries have (inquiry_for_page)
     "inquiry page (agent)": 22,
     "tracking page (customer)": 5,
@@ -46,7 +47,9 @@ class _Measured(Exception):
 
 def _queries_per_page(customers: int) -> dict[str, int]:
     """The most queries any sampled request of each page made, on a data set of that size that
-    is rolled back afterwards (seed_bench fills only an empty database)."""
+    is rolled back afterwards (seed_bench fills only an empty database). The shared cache starts
+    empty, as for the first requests on a new data set."""
+    cache.clear()
     try:
         with transaction.atomic():
             call_command("seed_bench", customers=customers, seed=11, stdout=StringIO())

@@ -161,15 +161,16 @@ class TestQueuePage:
             inquiry_assign(inquiry=inquiry, assignee=rep, actor=rep)
         client = signed_in(rep)
 
-        # user, counts per queue (the tabs' too), queue ratings, queues, page (the session comes
+        # user, the tally's counts per queue (the tabs' too), the inquiries falling due within
+        # the hour of the "breaching soon" limit, queue ratings, queues, page (the session comes
         # from the shared cache)
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(6):
             response = client.get(reverse("tickets:queue"))
         assert response.context["q"].page.paginator.count == count
 
         # A filter beyond the tab's own needs the list's count too; the ratings come from the
         # shared cache now.
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(6):
             response = client.get(reverse("tickets:queue"), {"channel": "web_form"})
         assert response.context["q"].page.paginator.count == count
 

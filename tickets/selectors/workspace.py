@@ -9,11 +9,12 @@ notes; everything else about an inquiry is the call center's.
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
-from django.db.models import Avg, Count, F, Q, QuerySet, Window
+from django.db import connection
+from django.db.models import Avg, Count, F, Q, QuerySet, Sum, Window
 from django.utils import timezone
 from django.utils.html import strip_tags
 
@@ -34,6 +35,7 @@ from tickets.models import (
     InquiryEvent,
     InquiryStatus,
     Message,
+    OpenInquiryTally,
     Priority,
     Queue,
 )
@@ -114,6 +116,8 @@ STATUS_FILTERS = {
 }
 SORTS = {"due": "SLA due first", "newest": "Newest first", "priority": "Highest priority"}
 UNROUTED = "none"
+# Per queue id (None: not routed yet), the count of each tab.
+TabCounts = dict[int | None, dict[str, int]]
 
 
 @dataclass(frozen=True)
@@ -228,16 +232,9 @@ def _queue_ratings(
     return ratings
 
 
-def inquiry_queue_page(*, user: User, filters: QueueFilters, page: str | int = 1) -> QueuePage:
-    """One page of the workspace list with its tab and queue counts, in five queries whatever the
-    number of inquiries (counts per queue, the queues' recent ratings unless cached, the queues,
-    the page, and the list's count when the tabs don't give it). The counts and the page read the
-    partial index of open inquiries by SLA due time alone."""
-    now = timezone.now()
-    visible = visible_inquiries(user).filter(merged_into__isnull=True)
-    open_visible = visible.filter(status__in=OPEN_STATUSES)
-    # Per queue (None: not routed yet), the count of each tab (VIEWS).
-    per_queue: dict[int | None, dict[str, int]] = {
+def _counted(user: User, open_visible: QuerySet[Inquiry], now: datetime) -> TabCounts:
+    """The tab counts per queue, counting every open inquiry the user sees."""
+    return {
         queue_id: dict(zip(VIEWS, figures, strict=True))
         for queue_id, *figures in open_visible.order_by()
         .values("queue_id")
@@ -249,6 +246,70 @@ def inquiry_queue_page(*, user: User, filters: QueueFilters, page: str | int = 1
         )
         .values_list("queue_id", *VIEWS)
     }
+
+
+def _visible_tally(user: User) -> QuerySet[OpenInquiryTally]:
+    """The tally rows of the inquiries the user sees (visible_inquiries)."""
+    tallies = OpenInquiryTally.objects.all()
+    if can_work_inquiries(user):
+        return tallies
+    if is_staff_member(user):
+        return tallies.filter(store_id__in=stores_worked_at(user).values("pk"))
+    return tallies.none()
+
+
+def _tallied(user: User, open_visible: QuerySet[Inquiry], now: datetime) -> TabCounts:
+    """The tab counts per queue from the open-inquiry tally, in two queries whatever the number
+    of open inquiries: the tally's sums, and the inquiries falling due within the hour of the
+    "breaching soon" limit, which the tally can't split."""
+    limit = now + BREACHING_SOON
+    limit_hour = limit.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    counts: TabCounts = {}
+    for queue_id, *figures in (
+        _visible_tally(user)
+        .values("queue_id")
+        .annotate(
+            all=Sum("change"),
+            mine=Sum("change", filter=Q(assignee_id=user.pk)),
+            unassigned=Sum("change", filter=Q(assignee_id__isnull=True)),
+            breaching=Sum("change", filter=Q(running=True, due_hour__lt=limit_hour)),
+        )
+        .values_list("queue_id", *VIEWS)
+    ):
+        if figures[0]:
+            counts[queue_id] = dict(zip(VIEWS, (figure or 0 for figure in figures), strict=True))
+    for queue_id, due in (
+        open_visible.filter(
+            status__in=[InquiryStatus.NEW, InquiryStatus.OPEN],
+            sla_due_at__gte=limit_hour,
+            sla_due_at__lte=limit,
+        )
+        .order_by()
+        .values("queue_id")
+        .annotate(due=Count("pk"))
+        .values_list("queue_id", "due")
+    ):
+        counts.setdefault(queue_id, dict.fromkeys(VIEWS, 0))["breaching"] += due
+    return counts
+
+
+def _tab_counts(user: User, open_visible: QuerySet[Inquiry], now: datetime) -> TabCounts:
+    """Per queue (None: not routed yet), the count of each tab (VIEWS) of open inquiries: from
+    the tally on PostgreSQL, where its trigger keeps it, else counted."""
+    if connection.vendor == "postgresql":
+        return _tallied(user, open_visible, now)
+    return _counted(user, open_visible, now)
+
+
+def inquiry_queue_page(*, user: User, filters: QueueFilters, page: str | int = 1) -> QueuePage:
+    """One page of the workspace list with its tab and queue counts, in six queries whatever the
+    number of inquiries (two for the counts per queue, the queues' recent ratings unless cached,
+    the queues, the page, and the list's count when the tabs don't give it). The page reads the
+    partial index of open inquiries by SLA due time."""
+    now = timezone.now()
+    visible = visible_inquiries(user).filter(merged_into__isnull=True)
+    open_visible = visible.filter(status__in=OPEN_STATUSES)
+    per_queue = _tab_counts(user, open_visible, now)
     ratings = _queue_ratings(user, visible, now)
     all_queues = list(Queue.objects.only("pk", "slug", "name"))
     queues = [
