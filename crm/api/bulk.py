@@ -30,12 +30,14 @@ def bulk_apply(
     """Validate and write each item; `write` returns the item's answer body. Each result is
     {"index", "status", "data"} or {"index", "status", "error"} in the API's error shape."""
     results = []
+    # One serializer validates every item, as a ListSerializer's child does: its fields are
+    # built once, not once per item.
+    serializer = serializer_class(context=context)
     for index, item in enumerate(items):
-        serializer = serializer_class(data=item, context=context)
         try:
-            serializer.is_valid(raise_exception=True)
+            validated = serializer.run_validation(item)
             with transaction.atomic():
-                data = write(serializer.validated_data)
+                data = write(validated)
         except (DrfValidationError, DjangoValidationError) as error:
             detail = (
                 django_validation_to_drf(error).detail
