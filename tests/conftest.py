@@ -218,9 +218,12 @@ def own_redis() -> Iterator[RedisServer]:
     server.stop()
 
 
-def start_worker(*, queues: str = "celery", **extra_env: str) -> subprocess.Popen[bytes]:
+def start_worker(
+    *, queues: str = "celery", ready: bool = True, **extra_env: str
+) -> subprocess.Popen[bytes]:
     """Start a real `celery -A crm worker` process on the test database, consuming `queues`
-    (comma-separated), and wait until it answers a ping on the broker this process publishes to."""
+    (comma-separated), and wait until it answers a ping on the broker this process publishes to
+    (ready=False: return at once; a busy solo worker answers pings only between tasks)."""
     database = connection.settings_dict
     env = {
         **os.environ,
@@ -250,7 +253,7 @@ def start_worker(*, queues: str = "celery", **extra_env: str) -> subprocess.Pope
         env=env,
     )
     deadline = time.monotonic() + 30
-    while not celery_app.control.ping(timeout=0.5):
+    while ready and not celery_app.control.ping(timeout=0.5):
         if worker.poll() is not None or time.monotonic() > deadline:
             worker.kill()
             pytest.fail("The Celery worker did not start.")
@@ -265,9 +268,9 @@ def celery_workers(
     replace one it killed): `celery_workers(broker=url)`. All are stopped at the end."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(broker: str = "") -> subprocess.Popen[bytes]:
+    def start(broker: str = "", ready: bool = True) -> subprocess.Popen[bytes]:
         extra = {**worker_env, **({"CELERY_BROKER_URL": broker} if broker else {})}
-        worker = start_worker(**extra)
+        worker = start_worker(ready=ready, **extra)
         started.append(worker)
         return worker
 

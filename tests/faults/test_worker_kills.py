@@ -39,15 +39,20 @@ def test_workers_killed_at_random_lose_nothing_and_repeat_at_most_one_send_per_k
         web_inquiry(email=address)
     moments = random.Random(INQUIRIES * 31 + KILLS)
 
-    worker = celery_workers(broker=own_redis.url)
+    worker = celery_workers(broker=own_redis.url, ready=False)
     kills, killed_at = 0, []
     while kills < KILLS and sent_acknowledgements() < INQUIRIES:
+        # Each worker dies a random moment after it sent its first acknowledgement: mid-work,
+        # however fast the machine gets through the inquiries.
+        sent, deadline = sent_acknowledgements(), time.monotonic() + 60
+        while sent_acknowledgements() == sent and time.monotonic() < deadline:
+            time.sleep(0.005)
         time.sleep(moments.uniform(0.02, 0.25))
         os.kill(worker.pid, signal.SIGKILL)
         worker.wait(timeout=10)
         kills += 1
         killed_at.append(sent_acknowledgements())
-        worker = celery_workers(broker=own_redis.url)
+        worker = celery_workers(broker=own_redis.url, ready=False)
     wait_for(lambda: sent_acknowledgements() == INQUIRIES, seconds=60 + INQUIRIES / 5, every=sweep)
     time.sleep(1)  # room for duplicates, were any coming
     sweep()
