@@ -251,20 +251,23 @@ def order_create(
     return order, order.created_at >= started
 
 
-def _bulk_catalogue(items: list[Any]) -> dict[str, Product]:
-    """The products named by any line of the (not yet validated) items, in one query."""
+def _catalogue(items: list[Any]) -> dict[str, Product]:
+    """The products named by any line of the (not yet validated) items, in one query: the
+    validation and the writing of the orders both take them from here. A SKU with a NUL
+    character names no product (PostgreSQL refuses it in a query; validation rejects it)."""
     skus = {
         line["sku"].strip()
         for item in items
         if isinstance(item, dict) and isinstance(item.get("lines"), list)
         for line in item["lines"]
-        if isinstance(line, dict) and isinstance(line.get("sku"), str)
+        if isinstance(line, dict) and isinstance(line.get("sku"), str) and "\x00" not in line["sku"]
     }
     return {product.sku: product for product in Product.objects.filter(sku__in=skus)}
 
 
 def _bulk_stored(items: list[Any]) -> dict[tuple[str, str], Order]:
-    """The orders already stored under the external ids of the items, in one query."""
+    """The orders already stored under the external ids of the items, in one query (ids with a
+    NUL character left out, as in _catalogue)."""
     keys = {
         (item["external_source"].strip(), item["external_id"].strip())
         for item in items
@@ -272,6 +275,7 @@ def _bulk_stored(items: list[Any]) -> dict[tuple[str, str], Order]:
         and isinstance(item.get("external_source"), str)
         and isinstance(item.get("external_id"), str)
         and item["external_id"].strip()
+        and "\x00" not in item["external_source"] + item["external_id"]
     }
     if not keys:
         return {}
@@ -347,9 +351,10 @@ class OrderListCreate(generics.GenericAPIView):
     )
     @idempotent
     def post(self, request: Request) -> Response:
-        serializer = OrderCreateSerializer(data=request.data)
+        catalogue = _catalogue([request.data])
+        serializer = OrderCreateSerializer(data=request.data, context={"catalogue": catalogue})
         serializer.is_valid(raise_exception=True)
-        order, created = order_create(request, serializer.validated_data)
+        order, created = order_create(request, serializer.validated_data, catalogue=catalogue)
         return Response(
             OrderSerializer(order_for_api(order.number)).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -507,7 +512,7 @@ class OrderBulk(generics.GenericAPIView):
         # Read once for the whole request: the products of every line, and the orders already
         # stored under the items' external ids (an order sent twice in the request is caught by
         # the external id's unique constraint).
-        catalogue, stored = _bulk_catalogue(items), _bulk_stored(items)
+        catalogue, stored = _catalogue(items), _bulk_stored(items)
 
         def write(data: dict[str, Any]) -> dict[str, Any]:
             order, created = order_create(request, data, catalogue=catalogue, stored=stored)

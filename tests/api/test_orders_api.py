@@ -104,6 +104,27 @@ class TestCreate:
         # Shipped orders leave the warehouse when they ship, not when placed.
         assert on_hand(shop["wh01"], shop["tee"]) == (10, 0)
 
+    def test_recording_an_order_reads_its_products_once(
+        self,
+        shop: dict[str, Any],
+        token_factory: TokenFactory,
+        api_client: ClientFactory,
+        django_assert_max_num_queries: Any,
+    ) -> None:
+        _, raw = token_factory(channels=[Channel.WEB])
+        client = api_client(raw)
+        place(client, web_order(external_id="WS-0"))
+
+        # the token and its stores; the products, the order stored under the external id; two
+        # savepoints and their releases; the customer's resolution (contact points, customer,
+        # contact point, audit); the order, its number, lines, audit and timeline entry; the
+        # answer's order and lines
+        with django_assert_max_num_queries(19) as queries:
+            place(client, web_order(external_id="WS-1", customer={"email": "bo@example.com"}))
+
+        products = [q["sql"] for q in queries.captured_queries if '"orders_product"' in q["sql"]]
+        assert len(products) == 1
+
     @pytest.mark.parametrize("placed_at", ["0004-01-01T02:00:00Z", "2999-01-01T00:00:00Z"])
     def test_a_time_before_1990_or_in_the_future_is_refused(
         self,
@@ -543,6 +564,24 @@ class TestBulk:
         assert results[3]["data"]["number"] == results[0]["data"]["number"]
         assert Order.objects.count() == 2
         assert on_hand(shop["st01"], shop["mug"]) == (7, 0)
+
+    def test_a_nul_character_is_an_items_error_not_the_requests(
+        self, shop: dict[str, Any], token_factory: TokenFactory, api_client: ClientFactory
+    ) -> None:
+        _, raw = token_factory()
+        client = api_client(raw)
+        items = [
+            web_order(external_id="N-1", lines=[{"sku": "MUG\x0001", "quantity": 1}]),
+            web_order(external_id="N-\x002"),
+            web_order(external_id="N-3"),
+        ]
+
+        bulk = client.post(reverse("api:order-bulk"), {"items": items}, format="json")
+        single = client.post(ORDERS, items[0], format="json")
+
+        assert [result["status"] for result in bulk.json()["results"]] == [400, 400, 201]
+        assert single.status_code == 400
+        assert Order.objects.count() == 1
 
     def test_an_order_stored_by_an_earlier_request_is_answered_not_stored_again(
         self, shop: dict[str, Any], token_factory: TokenFactory, api_client: ClientFactory
