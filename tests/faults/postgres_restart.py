@@ -3,7 +3,8 @@
 A PostgreSQL cluster of the script's own (initdb on a free port; the machine's server is never
 touched) serves gunicorn (2 workers, persistent connections with health checks). Four clients
 post orders through the API, each with its own Idempotency-Key, while the cluster is restarted
-(`pg_ctl restart -m fast`) once a third of them are answered. The promise:
+(`pg_ctl restart -m fast`) once a third of them are answered; a client answered 503 waits a
+moment before its next order. The promise:
 
 - every request is answered, within REQUEST_TIMEOUT: 2xx, or 503 with Retry-After while the
   database is away; so is a visitor reloading a page (the help index) meanwhile;
@@ -49,6 +50,9 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 REQUEST_TIMEOUT = 15.0
 TIME_LIMIT = 300.0
 CLIENTS = 4
+# A client answered 503 waits before its next order, as Retry-After asks (shortened here): the
+# clients don't race through every order while the database is away, and some post after it.
+BACKOFF_SECONDS = 0.5
 PAGE = "/support/articles/"
 BROKER = os.environ.get("CRM_FAULT_BROKER_URL", "redis://127.0.0.1:6379/5")
 
@@ -165,6 +169,8 @@ class Load:
             answer = self.post(f"F-{n:05d}")
             with self.lock:
                 self.answers.append(answer)
+            if answer.status == 503:
+                time.sleep(BACKOFF_SECONDS)
 
     def browse(self, until: threading.Event) -> None:
         """A visitor reloading the help page (which reads the database) until `until` is set."""
