@@ -140,9 +140,15 @@ def order_record(
                 subject=("order", order.number),
             )
     except IntegrityError:
-        if external_id:
-            # The same order arrived twice at once; the other request stored it.
-            return Order.objects.get(external_source=external_source, external_id=external_id)
+        # The same order arrived twice at once and the other request stored it, or its number
+        # is taken.
+        existing = (
+            Order.objects.filter(external_source=external_source, external_id=external_id).first()
+            if external_id
+            else None
+        )
+        if existing is not None:
+            return existing
         if number and Order.objects.filter(number=number).exists():
             raise ValidationError(
                 {"number": [f"Order number {number} is already taken."]}

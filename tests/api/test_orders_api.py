@@ -264,6 +264,21 @@ class TestValidation:
         assert field in error["fields"], error["fields"]
         assert counts() == before
 
+    def test_a_taken_number_is_a_400_also_for_an_order_with_an_external_id(
+        self, shop: dict[str, Any], token_factory: TokenFactory, api_client: ClientFactory
+    ) -> None:
+        _, raw = token_factory()
+        client = api_client(raw)
+        place(client, web_order(external_id="WS-1", number="W777"))
+
+        response = client.post(ORDERS, web_order(external_id="WS-2", number="W777"), format="json")
+
+        assert response.status_code == 400
+        assert response.json()["error"]["fields"] == {
+            "number": ["Order number W777 is already taken."]
+        }
+        assert Order.objects.count() == 1
+
     def test_malformed_json_is_a_400(
         self, shop: dict[str, Any], token_factory: TokenFactory, api_client: ClientFactory
     ) -> None:
