@@ -344,8 +344,10 @@ class OrderListCreate(generics.GenericAPIView):
         serializer = OrderCreateSerializer(data=request.data, context={"catalogue": catalogue})
         serializer.is_valid(raise_exception=True)
         order, created = order_create(request, serializer.validated_data, catalogue=catalogue)
+        # An order this request recorded is answered as it is in memory; one stored before is
+        # read with everything the answer shows.
         return Response(
-            OrderSerializer(order_for_api(order.number)).data,
+            OrderSerializer(order if created else order_for_api(order.number)).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 

@@ -494,4 +494,16 @@ def _create(*, number: str, **arguments: Any) -> Order:
     for order_line in order_lines:
         order_line.order = order
     OrderLine.objects.bulk_create(order_lines)
+    _keep_recorded(order, order_lines)
     return order
+
+
+def _keep_recorded(order: Order, lines: list[OrderLine]) -> None:
+    """Keep the new order's lines, and its having no pickup yet, on it as prefetch_related and
+    a read of the pickup would: whoever renders it next does not read back what was just
+    written."""
+    prefetched = OrderLine.objects.filter(order=order)
+    prefetched._result_cache = lines
+    prefetched._prefetch_done = True  # type: ignore[attr-defined]
+    order._prefetched_objects_cache = {"lines": prefetched}  # type: ignore[attr-defined]
+    Order.pickup.related.set_cached_value(order, None)
