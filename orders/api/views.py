@@ -544,7 +544,10 @@ class OrderBulk(generics.GenericAPIView):
                 results[index] = bulk_error(index, error)
             else:
                 created = recorded.created_at >= started
-                answered[index] = recorded, 201 if created else 200
+                answered[index] = (
+                    recorded,
+                    status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+                )
 
         briefs = OrderBriefSerializer([order for order, _ in answered.values()], many=True).data
         for (index, (_, code)), brief in zip(answered.items(), briefs, strict=True):
