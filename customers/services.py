@@ -159,7 +159,7 @@ def _resolve(
         customer = _customer_new(identity, store, occurred_at)
         customer.save()
         _add_contact_points(customer, new_points, source)
-        _find_merge_suggestions_after_commit(customer.pk)
+        _find_merge_suggestions_after_commit(customer)
         _customer_created_audit(customer, new_points, source, actor).save()
         return Resolution(customer=customer, created=True, conflicts=[])
 
@@ -173,7 +173,7 @@ def _resolve(
     if filled:
         customer.search_name = search_key(f"{customer.first_name} {customer.last_name}")
         customer.save(update_fields=[*filled, "search_name", "updated_at"])
-        _find_merge_suggestions_after_commit(customer.pk)
+        _find_merge_suggestions_after_commit(customer)
     if filled or new_points:
         audit_record(
             actor=actor,
@@ -323,22 +323,29 @@ def customers_resolve_batch(
             _customer_created_audit(customer, own, intake.source, actor)
             for customer, intake, own in created
         )
-        _find_merge_suggestions_after_commit(*(customer.pk for customer, _, _ in created))
+        _find_merge_suggestions_after_commit(*(customer for customer, _, _ in created))
     return resolutions
 
 
-def _find_merge_suggestions_after_commit(*customer_ids: int) -> None:
-    """A new name or address may match another record; the comparison runs in the background."""
+def _find_merge_suggestions_after_commit(*customers: Customer) -> None:
+    """A new name or address may match another record; the comparison runs in the background,
+    for those whose record has something to compare (merge_suggestions_find)."""
     from customers.tasks import (  # tasks call services: import late
         find_merge_suggestions,
         find_merge_suggestions_batch,
     )
 
+    customer_ids = [customer.pk for customer in customers if _comparable(customer)]
     # Best effort: a suggestion lost with the broker is found again at the next change.
     if len(customer_ids) == 1:
         enqueue_after_commit(find_merge_suggestions, customer_ids[0])
-    else:
-        enqueue_after_commit(find_merge_suggestions_batch, list(customer_ids))
+    elif customer_ids:
+        enqueue_after_commit(find_merge_suggestions_batch, customer_ids)
+
+
+def _comparable(customer: Customer) -> bool:
+    """Whether a record has what twins are found by: a name, and a postcode or an address."""
+    return bool(customer.search_name and (customer.postcode or customer.address_line1))
 
 
 def _add_contact_points(customer: Customer, points: list[tuple[str, str]], source: str) -> None:
@@ -432,11 +439,7 @@ def merge_suggestion_record(
 def merge_suggestions_find(*, customer_id: int) -> list[MergeSuggestion]:
     """Suggest merging a customer with live records of the same name and postcode or address."""
     customer = Customer.objects.filter(pk=customer_id, merged_into__isnull=True).first()
-    if (
-        customer is None
-        or not customer.search_name
-        or not (customer.postcode or customer.address_line1)
-    ):
+    if customer is None or not _comparable(customer):
         return []
     same_place = models.Q()
     if customer.postcode:

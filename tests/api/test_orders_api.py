@@ -893,31 +893,72 @@ class TestBulkBatch:
         django_capture_on_commit_callbacks: Any,
     ) -> None:
         _, raw = token_factory()
-        items = [
-            web_order(external_id=f"I-{n}", customer={"email": f"i{n}@example.com"})
+        # Twins are found by name and postcode or address: only the first three have them.
+        buyers = [
+            {"email": f"i{n}@example.com", "first_name": "Ivy", "last_name": f"N{n}"}
+            | ({"postcode": "94110"} if n < 3 else {})
             for n in range(5)
         ]
-        ran: list[str] = []
+        items = [web_order(external_id=f"I-{n}", customer=buyer) for n, buyer in enumerate(buyers)]
+        ran: list[tuple[str, int]] = []
 
-        def count(sender: Any = None, **kwargs: Any) -> None:
-            ran.append(sender.name)
+        def note(sender: Any = None, args: Any = (), **kwargs: Any) -> None:
+            ran.append((sender.name, len(args[0])))
 
-        task_prerun.connect(count, weak=False)
+        task_prerun.connect(note, weak=False)
         try:
             with django_capture_on_commit_callbacks(execute=True):
                 response = api_client(raw).post(
                     reverse("api:order-bulk"), {"items": items}, format="json"
                 )
         finally:
-            task_prerun.disconnect(count)
+            task_prerun.disconnect(note)
 
         assert [r["status"] for r in response.json()["results"]] == [201] * 5
         assert sorted(ran) == [
-            "customers.find_merge_suggestions_batch",
-            "customers.refresh_insights",
+            ("customers.find_merge_suggestions_batch", 3),
+            ("customers.refresh_insights", 5),
         ]
         insights = CustomerInsight.objects.filter(customer__orders__external_id__startswith="I-")
         assert sorted(insights.values_list("order_count", flat=True)) == [1] * 5
+
+    def test_a_single_buyer_without_an_address_publishes_no_merge_search(
+        self,
+        shop: dict[str, Any],
+        token_factory: TokenFactory,
+        api_client: ClientFactory,
+        django_capture_on_commit_callbacks: Any,
+    ) -> None:
+        _, raw = token_factory()
+        ran: list[str] = []
+
+        def note(sender: Any = None, **kwargs: Any) -> None:
+            ran.append(sender.name)
+
+        task_prerun.connect(note, weak=False)
+        try:
+            with django_capture_on_commit_callbacks(execute=True):
+                place(api_client(raw), web_order())
+                place(
+                    api_client(raw),
+                    web_order(
+                        external_id="WS-2",
+                        customer={"email": "b@example.com", "first_name": "Bo", "city": "SF"},
+                    ),
+                )
+                place(
+                    api_client(raw),
+                    web_order(
+                        external_id="WS-3",
+                        customer={"email": "c@example.com", "last_name": "Cy", "postcode": "1"},
+                    ),
+                )
+        finally:
+            task_prerun.disconnect(note)
+
+        assert (
+            sorted(ran) == ["customers.find_merge_suggestions"] + ["customers.refresh_insight"] * 3
+        )
 
 
 class TestPickups:
