@@ -331,6 +331,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ROUTES = {
     "customers.refresh_insight": {"queue": "insights"},
     "customers.find_merge_suggestions": {"queue": "insights"},
+    "customers.refresh_insights": {"queue": "insights"},
+    "customers.find_merge_suggestions_batch": {"queue": "insights"},
 }
 # max_retries 0: a publish while Redis is down fails at once instead of blocking the request for
 # seconds of reconnect attempts; the work is in the database and its sweep enqueues it again.

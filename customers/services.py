@@ -1,6 +1,7 @@
 """Every write to the customer record: identity resolution, merges, comments, the timeline."""
 
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -8,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from crm.models import Channel, Role, User
+from crm.models import AuditEntry, Channel, Role, User
 from crm.permissions import can_comment, can_merge_customers, is_store_staff
-from crm.services import audit_record, enqueue_after_commit
+from crm.services import audit_entry, audit_record, enqueue_after_commit
 from crm.webhooks import webhook_event_emit
 from customers.identifiers import (
     external_value,
@@ -19,7 +20,11 @@ from customers.identifiers import (
     normalize_phone,
     search_key,
 )
-from customers.insights.services import insight_discard, insight_refresh_after_commit
+from customers.insights.services import (
+    insight_discard,
+    insight_refresh_after_commit,
+    insights_refresh_after_commit,
+)
 from customers.models import (
     COMMENT_MAX_LENGTH,
     Activity,
@@ -151,45 +156,24 @@ def _resolve(
     new_points = [point for point in points if point not in known]
 
     if not customers:
-        customer = Customer.objects.create(
-            **{name: getattr(identity, name).strip() for name in _NAME_AND_ADDRESS},
-            search_name=search_key(f"{identity.first_name} {identity.last_name}"),
-            home_store=store,
-            customer_since=occurred_at or timezone.now(),
-        )
+        customer = _customer_new(identity, store, occurred_at)
+        customer.save()
         _add_contact_points(customer, new_points, source)
-        _find_merge_suggestions_after_commit(customer.pk)
-        audit_record(
-            actor=actor,
-            action="customer.create",
-            obj=customer,
-            data={
-                "source": source,
-                "changes": {
-                    name: {"before": "", "after": getattr(customer, name)}
-                    for name in _NAME_AND_ADDRESS
-                    if getattr(customer, name)
-                },
-                "contact_points_added": [f"{kind}:{value}" for kind, value in new_points],
-            },
-        )
+        _find_merge_suggestions_after_commit(customer)
+        _customer_created_audit(customer, new_points, source, actor).save()
         return Resolution(customer=customer, created=True, conflicts=[])
 
     customer, conflicts = customers[0], customers[1:]
-    filled = [
-        name
-        for name in _NAME_AND_ADDRESS
-        if not getattr(customer, name) and getattr(identity, name).strip()
-    ]
+    filled = _fillable(customer, identity, store)
     for name in filled:
-        setattr(customer, name, getattr(identity, name).strip())
-    if not customer.home_store_id and store is not None:
-        customer.home_store = store
-        filled.append("home_store")
+        if name == "home_store":
+            customer.home_store = store
+        else:
+            setattr(customer, name, getattr(identity, name).strip())
     if filled:
         customer.search_name = search_key(f"{customer.first_name} {customer.last_name}")
         customer.save(update_fields=[*filled, "search_name", "updated_at"])
-        _find_merge_suggestions_after_commit(customer.pk)
+        _find_merge_suggestions_after_commit(customer)
     if filled or new_points:
         audit_record(
             actor=actor,
@@ -229,12 +213,139 @@ def _resolve(
     return Resolution(customer=customer, created=False, conflicts=conflicts)
 
 
-def _find_merge_suggestions_after_commit(customer_id: int) -> None:
-    """A new name or address may match another record; the comparison runs in the background."""
-    from customers.tasks import find_merge_suggestions  # tasks call services: import late
+def _customer_new(identity: Identity, store: Store | None, since: datetime | None) -> Customer:
+    """An unsaved customer made from what an intake knows about her."""
+    return Customer(
+        **{name: getattr(identity, name).strip() for name in _NAME_AND_ADDRESS},
+        search_name=search_key(f"{identity.first_name} {identity.last_name}"),
+        home_store=store,
+        customer_since=since or timezone.now(),
+    )
 
+
+def _customer_created_audit(
+    customer: Customer, points: list[tuple[str, str]], source: str, actor: User | None
+) -> AuditEntry:
+    return audit_entry(
+        actor=actor,
+        action="customer.create",
+        obj=customer,
+        data={
+            "source": source,
+            "changes": {
+                name: {"before": "", "after": getattr(customer, name)}
+                for name in _NAME_AND_ADDRESS
+                if getattr(customer, name)
+            },
+            "contact_points_added": [f"{kind}:{value}" for kind, value in points],
+        },
+    )
+
+
+def _fillable(customer: Customer, identity: Identity, store: Store | None) -> list[str]:
+    """What an intake adds to a known customer's record: the name and address fields she lacks
+    and it gives, and a home store if she has none."""
+    filled = [
+        name
+        for name in _NAME_AND_ADDRESS
+        if not getattr(customer, name) and getattr(identity, name).strip()
+    ]
+    if not customer.home_store_id and store is not None:
+        filled.append("home_store")
+    return filled
+
+
+@dataclass(frozen=True)
+class Intake:
+    """One person to resolve in a batch, with the channel, store and time she came through."""
+
+    identity: Identity
+    source: str
+    store: Store | None = None
+    occurred_at: datetime | None = None
+
+
+def customers_resolve_batch(
+    *, intakes: Sequence[Intake], actor: User | None = None
+) -> list[Resolution | None]:
+    """Resolve many intakes at once, in a few statements for all of them, where customer_resolve
+    would need no judgement: none of her identifiers is known (she is created as customer_resolve
+    creates her: contact points, audit entry, merge-suggestion search) or all are one customer's
+    and add nothing to her record. The others are None, for customer_resolve one by one: invalid
+    identifiers, an identifier that two intakes give, identifiers of two customers, or new
+    identifiers or details for a known customer. Writes in the caller's transaction; an intake
+    storing one of the identifiers concurrently makes it fail with IntegrityError."""
+    points: list[list[tuple[str, str]] | None] = []
+    for intake in intakes:
+        try:
+            points.append(intake.identity.contact_points())
+        except ValidationError:
+            points.append(None)
+    given = Counter(point for each in points if each for point in each)
+    by_kind: dict[str, list[str]] = {}
+    for kind, value in given:
+        by_kind.setdefault(kind, []).append(value)
+    match = models.Q(pk__in=[])
+    for kind, values in by_kind.items():
+        match |= models.Q(kind=kind, value__in=values)
+    known = {
+        (cp.kind, cp.value): cp.customer
+        for cp in ContactPoint.objects.filter(match).select_related("customer")
+    }
+
+    resolutions: list[Resolution | None] = []
+    created: list[tuple[Customer, Intake, list[tuple[str, str]]]] = []
+    for intake, own in zip(intakes, points, strict=True):
+        owners = {known[point].pk: known[point] for point in own or () if point in known}
+        if not own or any(given[point] > 1 for point in own):
+            resolutions.append(None)
+        elif not owners:
+            customer = _customer_new(intake.identity, intake.store, intake.occurred_at)
+            created.append((customer, intake, own))
+            resolutions.append(Resolution(customer=customer, created=True, conflicts=[]))
+        elif len(owners) == 1 and all(point in known for point in own):
+            customer = next(iter(owners.values()))
+            unchanged = not _fillable(customer, intake.identity, intake.store)
+            resolutions.append(
+                Resolution(customer=customer, created=False, conflicts=[]) if unchanged else None
+            )
+        else:
+            resolutions.append(None)
+
+    if created:
+        Customer.objects.bulk_create([customer for customer, _, _ in created])
+        ContactPoint.objects.bulk_create(
+            ContactPoint(customer=customer, kind=kind, value=value, source=intake.source)
+            for customer, intake, own in created
+            for kind, value in own
+        )
+        AuditEntry.objects.bulk_create(
+            _customer_created_audit(customer, own, intake.source, actor)
+            for customer, intake, own in created
+        )
+        _find_merge_suggestions_after_commit(*(customer for customer, _, _ in created))
+    return resolutions
+
+
+def _find_merge_suggestions_after_commit(*customers: Customer) -> None:
+    """A new name or address may match another record; the comparison runs in the background,
+    for those whose record has something to compare (merge_suggestions_find)."""
+    from customers.tasks import (  # tasks call services: import late
+        find_merge_suggestions,
+        find_merge_suggestions_batch,
+    )
+
+    customer_ids = [customer.pk for customer in customers if _comparable(customer)]
     # Best effort: a suggestion lost with the broker is found again at the next change.
-    enqueue_after_commit(find_merge_suggestions, customer_id)
+    if len(customer_ids) == 1:
+        enqueue_after_commit(find_merge_suggestions, customer_ids[0])
+    elif customer_ids:
+        enqueue_after_commit(find_merge_suggestions_batch, customer_ids)
+
+
+def _comparable(customer: Customer) -> bool:
+    """Whether a record has what twins are found by: a name, and a postcode or an address."""
+    return bool(customer.search_name and (customer.postcode or customer.address_line1))
 
 
 def _add_contact_points(customer: Customer, points: list[tuple[str, str]], source: str) -> None:
@@ -259,9 +370,45 @@ def activity_record(
     """Append one entry to the customer's timeline. Call it in the transaction of the event:
     every event that changes her insight is on her timeline, so her insight is recomputed once
     the transaction commits."""
-    subject_type, subject_id = subject or ("", "")
     insight_refresh_after_commit(customer.pk)
-    return Activity.objects.create(
+    entry = activity_entry(
+        customer=customer,
+        kind=kind,
+        channel=channel,
+        summary=summary,
+        detail=detail,
+        store=store,
+        actor=actor,
+        occurred_at=occurred_at,
+        subject=subject,
+    )
+    entry.save()
+    return entry
+
+
+def activities_record(entries: Sequence[Activity]) -> None:
+    """Append many timeline entries (activity_entry) in one statement, in the transaction of
+    their events; as with activity_record, each customer's insight is recomputed once it
+    commits (one task for all of them)."""
+    Activity.objects.bulk_create(entries)
+    insights_refresh_after_commit(entry.customer_id for entry in entries)
+
+
+def activity_entry(
+    *,
+    customer: Customer,
+    kind: str,
+    channel: str,
+    summary: str,
+    detail: str = "",
+    store: Store | None = None,
+    actor: User | None = None,
+    occurred_at: datetime | None = None,
+    subject: tuple[str, str] | None = None,
+) -> Activity:
+    """An unsaved timeline entry, for activities_record."""
+    subject_type, subject_id = subject or ("", "")
+    return Activity(
         customer=customer,
         kind=kind,
         channel=channel,
@@ -292,11 +439,7 @@ def merge_suggestion_record(
 def merge_suggestions_find(*, customer_id: int) -> list[MergeSuggestion]:
     """Suggest merging a customer with live records of the same name and postcode or address."""
     customer = Customer.objects.filter(pk=customer_id, merged_into__isnull=True).first()
-    if (
-        customer is None
-        or not customer.search_name
-        or not (customer.postcode or customer.address_line1)
-    ):
+    if customer is None or not _comparable(customer):
         return []
     same_place = models.Q()
     if customer.postcode:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
@@ -46,9 +47,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
             return None
         parsed = parse_token(raw.strip())
         token = (
-            IntegrationToken.objects.prefetch_related("stores")
-            .filter(prefix=parsed[0], revoked_at__isnull=True)
-            .first()
+            IntegrationToken.objects.filter(prefix=parsed[0], revoked_at__isnull=True).first()
             if parsed
             else None
         )
@@ -58,6 +57,9 @@ class TokenAuthentication(authentication.BaseAuthentication):
             or not hmac.compare_digest(token.secret_hash, secret_hash(parsed[1]))
         ):
             raise exceptions.AuthenticationFailed("Unknown or revoked token.")
+        if not token.all_stores:
+            # The stores it is limited to, read once for every check of the request.
+            prefetch_related_objects([token], "stores")
         request_token.set(f"crm_{token.prefix}")
         now = timezone.now()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:

@@ -13,6 +13,8 @@ from rest_framework.exceptions import ValidationError as DrfValidationError
 from crm.api.errors import _flatten, django_validation_to_drf
 
 BULK_MAX_ITEMS = 1000
+# What makes one item of a bulk request its own error instead of the request's.
+ITEM_ERRORS = (DrfValidationError, DjangoValidationError, APIException)
 
 
 class BulkRequestSerializer(serializers.Serializer):
@@ -38,27 +40,36 @@ def bulk_apply(
             validated = serializer.run_validation(item)
             with transaction.atomic():
                 data = write(validated)
-        except (DrfValidationError, DjangoValidationError) as error:
-            detail = (
-                django_validation_to_drf(error).detail
-                if isinstance(error, DjangoValidationError)
-                else error.detail
-            )
-            results.append(
-                {
-                    "index": index,
-                    "status": 400,
-                    "error": {"code": "invalid", "fields": _flatten(detail)},
-                }
-            )
-        except APIException as error:
-            results.append(
-                {
-                    "index": index,
-                    "status": error.status_code,
-                    "error": {"code": error.default_code, "message": str(error.detail)},
-                }
-            )
+        except ITEM_ERRORS as error:
+            results.append(bulk_error(index, error))
         else:
-            results.append({"index": index, "status": data.pop("_status", 201), "data": data})
+            results.append(bulk_result(index, data))
     return results
+
+
+def bulk_result(index: int, data: dict[str, Any]) -> dict[str, Any]:
+    """The result of an item written: its answer body, whose "_status" (201 when left out) is
+    the item's status."""
+    return {"index": index, "status": data.pop("_status", 201), "data": data}
+
+
+def bulk_error(
+    index: int, error: DrfValidationError | DjangoValidationError | APIException
+) -> dict[str, Any]:
+    """The result of an item refused (one of ITEM_ERRORS), in the API's error shape."""
+    if isinstance(error, DjangoValidationError | DrfValidationError):
+        detail = (
+            django_validation_to_drf(error).detail
+            if isinstance(error, DjangoValidationError)
+            else error.detail
+        )
+        return {
+            "index": index,
+            "status": 400,
+            "error": {"code": "invalid", "fields": _flatten(detail)},
+        }
+    return {
+        "index": index,
+        "status": error.status_code,
+        "error": {"code": error.default_code, "message": str(error.detail)},
+    }

@@ -57,34 +57,38 @@ def idempotent(handler: Callable[..., Response]) -> Callable[..., Response]:
                 f"{HEADER} must be 1 to {KEY_MAX_LENGTH} printable characters.",
             )
         owner, fingerprint = owner_of(request), _fingerprint(request)
-        with transaction.atomic():
-            try:
-                with transaction.atomic():
-                    record = IdempotencyKey.objects.create(
-                        owner=owner,
-                        key=key,
-                        method=request.method or "",
-                        path=request.path[:255],
-                        request_hash=fingerprint,
-                    )
-            except IntegrityError:
-                # Another request with this key committed first (we waited for it if needed).
-                record = IdempotencyKey.objects.get(owner=owner, key=key)
-                if record.request_hash != fingerprint:
-                    return error_response(
-                        422,
-                        "idempotency_key_reused",
-                        f"This {HEADER} was used for a different request.",
-                    )
-                return _replay(record)
-            response = handler(view, request, *args, **kwargs)
-            if response.status_code >= 400:
-                # Nothing of a failed request stays, the key included: it may be sent again.
-                transaction.set_rollback(True)
-                return response
-            record.status_code = response.status_code
-            record.response_body = json.dumps(response.data, cls=encoders.JSONEncoder)
-            record.save(update_fields=["status_code", "response_body"])
+        record = IdempotencyKey(
+            owner=owner,
+            key=key,
+            method=request.method or "",
+            path=request.path[:255],
+            request_hash=fingerprint,
+        )
+        try:
+            with transaction.atomic():
+                # The transaction's first write: should the key be taken, it fails before any
+                # work, and rolling the transaction back loses nothing (no savepoint needed).
+                record.save(force_insert=True)
+                response = handler(view, request, *args, **kwargs)
+                if response.status_code >= 400:
+                    # Nothing of a failed request stays, the key included: it may be sent again.
+                    transaction.set_rollback(True)
+                    return response
+                record.status_code = response.status_code
+                record.response_body = json.dumps(response.data, cls=encoders.JSONEncoder)
+                record.save(update_fields=["status_code", "response_body"])
+        except IntegrityError:
+            if record.pk is not None:
+                raise  # the handler's, not the key's
+            # Another request with this key committed first (we waited for it if needed).
+            record = IdempotencyKey.objects.get(owner=owner, key=key)
+            if record.request_hash != fingerprint:
+                return error_response(
+                    422,
+                    "idempotency_key_reused",
+                    f"This {HEADER} was used for a different request.",
+                )
+            return _replay(record)
         return response
 
     return wrapped

@@ -1,7 +1,7 @@
 """Every write of customer insights: the recompute after an event (enqueued once per customer
 and transaction), the rebuild of every customer, and the supervisor's thresholds."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from decimal import Decimal
 from itertools import batched
@@ -77,6 +77,28 @@ def insight_refresh_after_commit(customer_id: int) -> None:
         transaction.on_commit(mark)
         marks[customer_id] = mark
     enqueue_after_commit(refresh_insight, customer_id)
+
+
+def insights_refresh_after_commit(customer_ids: Iterable[int]) -> None:
+    """insight_refresh_after_commit for the customers of many events recorded at once: one task
+    recomputes every one of them whose refresh this transaction has not already enqueued."""
+    from customers.tasks import refresh_insights  # tasks call services: import late
+
+    wanted = list(dict.fromkeys(customer_ids))
+    connection = transaction.get_connection()
+    if connection.in_atomic_block:
+        marks = _pending_marks(connection)
+        wanted = [
+            customer_id
+            for customer_id in wanted
+            if (mark := marks.get(customer_id)) is None or mark.done
+        ]
+        for customer_id in wanted:
+            mark = _RefreshMark(customer_id)
+            transaction.on_commit(mark)
+            marks[customer_id] = mark
+    if wanted:
+        enqueue_after_commit(refresh_insights, wanted)
 
 
 def _save(rows: dict[int, CustomerInsight]) -> None:

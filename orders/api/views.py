@@ -5,7 +5,7 @@ import secrets
 from typing import Any, cast
 
 import django_filters
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -14,7 +14,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from crm.api.bulk import BulkRequestSerializer, bulk_apply
+from crm.api.bulk import ITEM_ERRORS, BulkRequestSerializer, bulk_error, bulk_result
 from crm.api.idempotency import idempotent
 from crm.api.permissions import actor_of, check_write, source_of, token_of
 from crm.api.schema import ErrorSerializer
@@ -41,6 +41,7 @@ from orders.models import (
     ReturnStatus,
 )
 from orders.services import order_record, pickup_collect, pickup_set_status
+from orders.services.orders import OrderInput, orders_record_batch
 from orders.services.pickups import MAX_WRONG_CODES
 from orders.services.returns import return_create
 from orders.services.status import order_set_status
@@ -224,29 +225,17 @@ def order_for_api(number: str) -> Order:
 
 
 def order_create(
-    request: Request,
-    data: dict[str, Any],
-    *,
-    catalogue: dict[str, Product] | None = None,
-    stored: dict[tuple[str, str], Order] | None = None,
+    request: Request, data: dict[str, Any], *, catalogue: dict[str, Product]
 ) -> tuple[Order, bool]:
-    """Record one validated order for this caller; True when this request stored it, False
-    when the same external id was already stored (the stored order is returned). A bulk request
-    passes the products and the stored orders it read for all its items at once."""
+    """Record one validated order for this caller, with the products read for its validation;
+    True when this request stored it, False when the same external id was already stored (the
+    stored order is returned)."""
     check_write(
         request, channel=data["channel"], stores=[data.get("store"), data.get("pickup_store")]
     )
-    arguments = order_record_arguments(data)
-    if stored is not None and arguments["external_id"]:
-        found = stored.get((arguments["external_source"], arguments["external_id"]))
-        if found is not None:
-            return found, False
     started = timezone.now()
     order = order_record(
-        **arguments,
-        actor=actor_of(request),
-        catalogue=catalogue,
-        known_new=stored is not None,
+        **order_record_arguments(data), actor=actor_of(request), catalogue=catalogue
     )
     return order, order.created_at >= started
 
@@ -355,8 +344,10 @@ class OrderListCreate(generics.GenericAPIView):
         serializer = OrderCreateSerializer(data=request.data, context={"catalogue": catalogue})
         serializer.is_valid(raise_exception=True)
         order, created = order_create(request, serializer.validated_data, catalogue=catalogue)
+        # An order this request recorded is answered as it is in memory; one stored before is
+        # read with everything the answer shows.
         return Response(
-            OrderSerializer(order_for_api(order.number)).data,
+            OrderSerializer(order if created else order_for_api(order.number)).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
@@ -510,18 +501,74 @@ class OrderBulk(generics.GenericAPIView):
 
         items = envelope.validated_data["items"]
         # Read once for the whole request: the products of every line, and the orders already
-        # stored under the items' external ids (an order sent twice in the request is caught by
-        # the external id's unique constraint).
+        # stored under the items' external ids.
         catalogue, stored = _catalogue(items), _bulk_stored(items)
+        serializer = OrderCreateSerializer(context={"catalogue": catalogue})
+        results: dict[int, dict[str, Any]] = {}
+        answered: dict[int, tuple[Order, int]] = {}
+        pending: dict[int, OrderInput] = {}
+        for index, item in enumerate(items):
+            try:
+                data = serializer.run_validation(item)
+                check_write(
+                    request,
+                    channel=data["channel"],
+                    stores=[data.get("store"), data.get("pickup_store")],
+                )
+            except ITEM_ERRORS as error:
+                results[index] = bulk_error(index, error)
+                continue
+            order = OrderInput(**order_record_arguments(data))
+            found = stored.get((order.external_source, order.external_id))
+            if order.external_id and found is not None:
+                answered[index] = found, status.HTTP_200_OK
+            else:
+                pending[index] = order
 
-        def write(data: dict[str, Any]) -> dict[str, Any]:
-            order, created = order_create(request, data, catalogue=catalogue, stored=stored)
-            body: dict[str, Any] = dict(OrderBriefSerializer(order).data)
-            body["_status"] = 201 if created else 200
-            return body
+        actor = actor_of(request)
+        batch = _record_batch(list(pending.values()), catalogue=catalogue, actor=actor)
+        for index, recorded in zip(pending, batch, strict=True):
+            if recorded is not None:
+                answered[index] = recorded, status.HTTP_201_CREATED
+        # The rest one by one, in the order they were sent; an order sent twice in the request
+        # is caught by the external id's unique constraint.
+        for index, order in pending.items():
+            if index in answered:
+                continue
+            started = timezone.now()
+            try:
+                recorded = order_record(
+                    **vars(order), actor=actor, catalogue=catalogue, known_new=True
+                )
+            except ITEM_ERRORS as error:
+                results[index] = bulk_error(index, error)
+            else:
+                created = recorded.created_at >= started
+                answered[index] = (
+                    recorded,
+                    status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+                )
 
-        results = bulk_apply(items, OrderCreateSerializer, write, {"catalogue": catalogue})
-        return Response({"results": results}, status=status.HTTP_207_MULTI_STATUS)
+        briefs = OrderBriefSerializer([order for order, _ in answered.values()], many=True).data
+        for (index, (_, code)), brief in zip(answered.items(), briefs, strict=True):
+            results[index] = bulk_result(index, dict(brief) | {"_status": code})
+        return Response(
+            {"results": [results[index] for index in range(len(items))]},
+            status=status.HTTP_207_MULTI_STATUS,
+        )
+
+
+def _record_batch(
+    orders: list[OrderInput], *, catalogue: dict[str, Product], actor: User | None
+) -> list[Order | None]:
+    """orders_record_batch in a savepoint of its own: should another request store one of the
+    external ids or numbers meanwhile, nothing of the batch stays, and each order is recorded
+    on its own."""
+    try:
+        with transaction.atomic():
+            return orders_record_batch(orders=orders, catalogue=catalogue, actor=actor)
+    except IntegrityError:
+        return [None] * len(orders)
 
 
 class PickupFilter(django_filters.FilterSet):

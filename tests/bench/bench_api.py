@@ -174,8 +174,8 @@ def wait_ready(base: str, headers: dict[str, str], server: subprocess.Popen[byte
         try:
             if requests.get(f"{base}/api/v1/orders/", headers=headers, timeout=5).ok:
                 return
-        except requests.ConnectionError:
-            pass
+        except (requests.ConnectionError, requests.Timeout):
+            pass  # not listening yet, or its workers still booting on a busy machine
         time.sleep(0.5)
     sys.exit("gunicorn did not answer within 60 s")
 

@@ -5,8 +5,10 @@ routing condition that reads the derived high-maintenance flag."""
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
+from typing import Any
 
 import pytest
+from celery.signals import task_prerun
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection, transaction
@@ -38,7 +40,15 @@ from customers.models import (
     OfferType,
     VisitSource,
 )
-from customers.services import Identity, activity_record, comment_add, customer_merge
+from customers.services import (
+    Identity,
+    activities_record,
+    activity_entry,
+    activity_record,
+    comment_add,
+    customer_merge,
+)
+from customers.tasks import refresh_insights
 from orders.models import OrderStatus
 from orders.services import LineInput, order_record
 from orders.services.status import order_set_status
@@ -451,6 +461,50 @@ class TestRefreshAfterCommit:
 
         insight_refresh(customer_id=history.pk)
         insight_refresh(customer_id=history.pk)
+
+        after = stored(history)
+        fields = [f.name for f in CustomerInsight._meta.concrete_fields if f.name != "computed_at"]
+        assert [getattr(after, f) for f in fields] == [getattr(before, f) for f in fields]
+
+    def test_many_events_recorded_at_once_are_one_task_for_their_customers(self, shop) -> None:
+        maya, bo, cy = (
+            shop.order(email, [("SCK", 1)]).customer
+            for email in (MAYA, "bo@example.com", "cy@example.com")
+        )
+        ran: list[tuple[str, list[int]]] = []
+
+        def note(sender: Any = None, args: Any = (), **kwargs: Any) -> None:
+            ran.append((sender.name, args[0] if isinstance(args[0], list) else [args[0]]))
+
+        task_prerun.connect(note, weak=False)
+        try:
+            with committed():
+                activity_record(customer=maya, kind="comment_added", channel="phone", summary="a")
+                activities_record(
+                    [
+                        activity_entry(
+                            customer=c, kind="comment_added", channel="phone", summary="b"
+                        )
+                        for c in (maya, bo, cy, cy)
+                    ]
+                )
+                activity_record(customer=cy, kind="comment_added", channel="phone", summary="c")
+        finally:
+            task_prerun.disconnect(note)
+
+        # Maya's refresh was enqueued already; a later event of Cy's enqueues nothing more.
+        assert ran == [
+            ("customers.refresh_insight", [maya.pk]),
+            ("customers.refresh_insights", [bo.pk, cy.pk]),
+        ]
+
+    def test_the_batch_task_is_a_full_recompute_so_running_it_again_changes_nothing(
+        self, history: Customer
+    ) -> None:
+        before = stored(history)
+
+        assert refresh_insights([history.pk]) == 1
+        assert refresh_insights([history.pk, 123456]) == 1
 
         after = stored(history)
         fields = [f.name for f in CustomerInsight._meta.concrete_fields if f.name != "computed_at"]

@@ -9,7 +9,7 @@ from django.db import transaction
 from crm.models import Channel
 from customers.models import MergeSuggestion
 from customers.services import Identity, customer_resolve
-from customers.tasks import find_merge_suggestions
+from customers.tasks import find_merge_suggestions, find_merge_suggestions_batch
 from tests.conftest import start_worker
 
 
@@ -75,6 +75,18 @@ def test_running_the_task_twice_has_one_effect() -> None:
 
     find_merge_suggestions(twin.pk)
     find_merge_suggestions(twin.pk)
+
+    assert MergeSuggestion.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_running_the_batch_task_twice_has_one_effect() -> None:
+    resolve(email="zoe@example.com", first_name="Zoe", last_name="Brown", postcode="10001")
+    twin = resolve(phone="212 555 0199", first_name="Zoe", last_name="Brown", postcode="10001")
+    other = resolve(email="al@example.com", first_name="Al", last_name="Ng", postcode="10002")
+
+    assert find_merge_suggestions_batch([twin.pk, other.pk]) == 1
+    find_merge_suggestions_batch([twin.pk, other.pk])
 
     assert MergeSuggestion.objects.count() == 1
 
