@@ -896,11 +896,16 @@ def main() -> None:
                 urlsplit(url)._replace(path=f"/{name}_api")
             )
             progress("order ingestion (bench_api)")
-            report = pool.submit(
-                run_bench_api, api_url, 1 if args.quick else min(seconds, 20), args.redis_db,
-                50 if args.quick else 1000,
-            ).result()  # fmt: skip
-            lines.extend(order_lines(report))
+            try:
+                report = pool.submit(
+                    run_bench_api, api_url, 1 if args.quick else min(seconds, 20), args.redis_db,
+                    50 if args.quick else 1000,
+                ).result()  # fmt: skip
+            except (Exception, SystemExit) as error:  # the other phases' lines still print
+                lines.append(Line("order ingestion (bench_api)", f"failed: {error}"[:60], "",
+                                  result=verdict(False)))  # fmt: skip
+            else:
+                lines.extend(order_lines(report))
     finally:
         pool.shutdown(cancel_futures=True)
         sink.stop()
