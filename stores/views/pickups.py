@@ -19,7 +19,7 @@ from crm.links import ROW, RowLink
 from crm.models import User
 from crm.pagination import CountedPaginator
 from crm.permissions import HtmxHttpRequest, staff_required, store_counter, stores_worked_at
-from customers.insights.flags import Flag, insight_flags
+from customers.insights.flags import FLAG_INSIGHT_FIELDS, Flag, insight_flags
 from customers.insights.selectors import (
     insight_of,
     insight_panel_for,
@@ -39,6 +39,20 @@ TAB_LABELS = {
     "ready": "Ready",
     "done": "Recently done",
 }
+# The columns the rows show; of her insight, what its flags and the compact panel read.
+ROW_FIELDS = (
+    "status",
+    "created_at",
+    "hold_until",
+    "collected_at",
+    "wrong_code_attempts",
+    "order__number",
+    "order__currency",
+    "order__total",
+    "order__customer__first_name",
+    "order__customer__last_name",
+    *(f"order__customer__insight__{name}" for name in (*FLAG_INSIGHT_FIELDS, "customer_since")),
+)
 OPEN_PICKUP_STATUSES = (PickupStatus.PLACED, PickupStatus.PREPARING, PickupStatus.READY)
 # The counter's buttons and the move each makes; "collect" checks the code first.
 ACTIONS = {
@@ -179,7 +193,9 @@ def pickup_counter(request: HttpRequest, store: Store) -> HttpResponse:
     if tab not in TAB_LABELS:
         tab = "to_prepare"
     # Each row's customer insight and the thresholds come in the page's own query.
-    pickups = with_insight(selectors.pickups_for_store(store=store, tab=tab), "order__customer")
+    pickups = with_insight(
+        selectors.pickups_for_store(store=store, tab=tab), "order__customer"
+    ).only(*ROW_FIELDS)
     counts = selectors.pickup_tab_counts(store=store)
     page = CountedPaginator(pickups, PAGE_SIZE, counts[tab]).get_page(request.GET.get("page"))
     rows = _counter_rows(_with_flags(list(page.object_list)), store)
