@@ -75,6 +75,18 @@ def high_maintenance(insight: CustomerInsight, thresholds: InsightThresholds) ->
     )
 
 
+# What insight_flags reads, every flag's fields: a page that loads no more of the insight.
+FLAG_INSIGHT_FIELDS = (
+    *HIGH_MAINTENANCE_INSIGHT_FIELDS,
+    "lifetime_value",
+    "order_interval_days",
+    "order_interval_variation",
+    "last_order_at",
+    "average_order_total",
+    "offers",
+)
+
+
 def valuable(insight: CustomerInsight, thresholds: InsightThresholds) -> Flag | None:
     if insight.lifetime_value <= thresholds.valuable_lifetime_value:
         return None

@@ -2,6 +2,7 @@
 counter, the returns desk and the kiosk order form; the supervisors' thresholds page; and a
 property test that the insight kept current event by event equals a full rebuild."""
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -20,6 +22,7 @@ from hypothesis import strategies as st
 from crm.models import AuditEntry, Channel, Role, User
 from customers.engagement import touch_event, touch_record, visit_record
 from customers.insights.figures import insights_compute
+from customers.insights.selectors import insight_panel_for
 from customers.models import Customer, CustomerInsight, InsightThresholds, OfferType, VisitSource
 from customers.services import Identity, comment_add, customer_merge
 from orders.models import Order, OrderStatus, Pickup, PickupStatus, Return, ReturnReason
@@ -67,6 +70,11 @@ def quiet_customer(shop: Shop, email: str = "quiet@example.com") -> Customer:
     with committed():
         web_inquiry(email=email)
     return Customer.objects.get(contact_points__value=email)
+
+
+def squeezed(html: str) -> str:
+    """The markup with its layout whitespace closed up."""
+    return re.sub(r"\s+", " ", re.sub(r">\s+<", "><", html)).strip()
 
 
 def flag_badges(html: str) -> list[str]:
@@ -256,6 +264,29 @@ class TestPickupCounter:
         assert "Average order</dt><dd>$66.67" in row
         other = html[html.index(f'id="pickup-{first_time.pk}"') :]
         assert "insight-flag-cross_sell" not in other
+
+    def test_each_row_shows_the_shared_counter_panel(self, shop) -> None:
+        # The counter writes the compact panel of customers/_insights.html out itself (from
+        # figures written in Python): it must read as that partial does, flags and all, with
+        # the dates in the store's time zone.
+        shop.store.time_zone = "Pacific/Auckland"
+        shop.store.save()
+        demanding_regular(shop)
+        quiet_customer(shop, "first@example.com")
+        pickups = [pickup_for(shop, MAYA), pickup_for(shop, "first@example.com")]
+
+        response = signed_in(shop.associate).get(reverse("stores:pickups", args=[shop.store.code]))
+
+        html = response.content.decode()
+        assert {"high_maintenance", "cross_sell"} <= set(flag_badges(html))
+        for pickup in pickups:
+            panel = insight_panel_for(pickup.order.customer, basket_total=pickup.order.total)
+            context = {"panel": panel, "variant": "counter"}
+            with timezone.override(shop.store.time_zone):
+                partial = squeezed(render_to_string("customers/_insights.html", context))
+            row = squeezed(html[html.index(f'id="pickup-{pickup.pk}"') :])
+            start = row.index('<div class="insight-compact"')
+            assert row[start : start + len(partial)] == partial
 
     def test_the_row_keeps_its_panel_after_an_action(self, shop) -> None:
         shop.order(MAYA, [("JKT", 1)], days_ago=20)

@@ -1,11 +1,15 @@
 """The pickup counter: who may see and act on it, what its actions do, and its query budget."""
 
+from datetime import UTC, datetime
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from crm.models import Role
-from orders.models import Pickup, PickupStatus
+from customers.models import Customer
+from orders.models import Order, Pickup, PickupStatus
 from orders.services import pickup_set_status
 from stores.models import StoreRole
 from tests.factories import UserFactory, store_staff
@@ -50,6 +54,33 @@ def test_the_counter_lists_the_store_pickups_oldest_first_with_customer(union) -
     assert html.index(first.order.number) < html.index(second.order.number)
     assert "Ann Lee" in html
     assert 'Store <span class="badge' in html
+
+
+def test_a_row_shows_the_store_times_the_amount_and_user_text_as_text(union) -> None:
+    pickup = place_pickup(union)
+    pickup_set_status(pickup=pickup, to=PickupStatus.PREPARING, actor=None)
+    pickup_set_status(pickup=pickup, to=PickupStatus.READY, actor=None)
+    Pickup.objects.filter(pk=pickup.pk).update(
+        created_at=datetime(2026, 3, 2, 17, 5, tzinfo=UTC),
+        hold_until=datetime(2026, 3, 9, 4, 0, tzinfo=UTC),
+        wrong_code_attempts=2,
+    )
+    Order.objects.filter(pk=pickup.order_id).update(total=Decimal("1234.5"))
+    Customer.objects.filter(pk=pickup.order.customer_id).update(first_name="<b>Ann</b>")
+    # The clerk's own zone is another: the counter shows the store's times.
+    clerk = store_staff(union, StoreRole.ASSOCIATE, time_zone="Europe/Berlin")
+
+    html = signed_in(clerk).get(counter(union, state="ready")).content.decode()
+    row = html[html.index(f'<tr id="pickup-{pickup.pk}"') :].split("</tr>")[0]
+
+    assert '<span title="Mar 2, 2026, 9:05 AM PST">' in row
+    assert "Hold until Sun Mar 8, 9:00 PM</div>" in row
+    assert f"{pickup.order.currency} 1,234.50</div>" in row
+    assert "2 wrong codes</div>" in row
+    assert "&lt;b&gt;Ann&lt;/b&gt; Lee</a>" in row and "<b>Ann</b>" not in html
+    assert f'action="{act(union, pickup, "collect")}"' in row
+    assert f'action="{act(union, pickup, "cancel")}"' in row
+    assert row.count('name="csrfmiddlewaretoken"') == 2
 
 
 def test_an_empty_tab_says_so(union) -> None:
