@@ -347,8 +347,6 @@ CELERY_BEAT_SCHEDULE = {
     # Uncollected pickups past their store's hold period; reminders two days before.
     "expire-pickups": {"task": "orders.expire_pickups", "schedule": 15 * 60.0},
     "remind-pickups": {"task": "orders.remind_pickups", "schedule": 15 * 60.0},
-    # Files the gateway's accepted e-mail whose filing task was lost.
-    "sweep-inbound-email": {"task": "tickets.sweep_inbound_email", "schedule": 60.0},
     # Routes (and so acknowledges) inquiries whose routing task was lost.
     "sweep-inquiries": {"task": "tickets.sweep_inquiries", "schedule": 60.0},
     # Flags SLA breaches, raises priority, tells the queue's supervisor.

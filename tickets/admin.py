@@ -1,7 +1,6 @@
 """Settings of the service desk in the admin (queues and their members, SLA targets, canned
-responses). Inquiries, messages, the mail gateway's messages and knowledge-base articles are
-written by services: the admin only shows them (articles are edited on the knowledge base's own
-pages)."""
+responses). Inquiries, messages and knowledge-base articles are written by services: the admin
+only shows them (articles are edited on the knowledge base's own pages)."""
 
 import re
 
@@ -14,7 +13,6 @@ from tickets.models import (
     REFERENCE_OFFSET,
     Article,
     CannedResponse,
-    InboundEmail,
     Inquiry,
     Message,
     Queue,
@@ -105,20 +103,6 @@ class MessageAdmin(ReadOnlyAdmin):
     list_select_related = ["inquiry"]
     search_fields = ["message_id", "from_address", "subject"]
     date_hierarchy = "created_at"
-
-
-@admin.register(InboundEmail)
-class InboundEmailAdmin(ReadOnlyAdmin):
-    """What became of each message the mail gateway posted: filed (and where), a duplicate, or
-    rejected and why; still waiting for a worker while `filed_at` is empty."""
-
-    list_display = ["message_id", "source", "received_at", "filed_at", "outcome", "inquiry"]
-    list_filter = ["outcome", "source"]
-    list_select_related = ["inquiry"]
-    search_fields = ["message_id"]
-    date_hierarchy = "received_at"
-    show_full_result_count = False
-    exclude = ["raw"]
 
 
 @admin.register(Article)

@@ -648,34 +648,19 @@ def _flatten_deep_nesting(raw: bytes) -> bytes:
     return CONTAINER_TYPE.sub(flatten, raw)
 
 
-def _header_section(raw: bytes) -> bytes:
-    for separator in (b"\r\n\r\n", b"\n\n"):
-        end = raw.find(separator, 0, HEADER_PEEK_BYTES)
-        if end >= 0:
-            return raw[:end]
-    return raw[:HEADER_PEEK_BYTES]
-
-
 def parse_headers(head: bytes) -> ParsedEmail | None:
     """What the header section of a message says (for one too large to read whole), or None."""
-    head = _header_section(head)
+    for separator in (b"\r\n\r\n", b"\n\n"):
+        end = head.find(separator)
+        if end >= 0:
+            head = head[:end]
+            break
+    head = head[:HEADER_PEEK_BYTES]
     try:
         message = BytesHeaderParser(_IndexedMessage, policy=_policy()).parsebytes(head)
         return _headers_of(message, head)
     except Exception:  # headers too broken to answer: nobody is answered
         return None
-
-
-def message_id_of(raw: bytes) -> str:
-    """The Message-ID parse_email finds for this message, read from its header section alone
-    without parsing any header's value: cheap enough to look up a second delivery at once."""
-    try:
-        message = BytesHeaderParser(_IndexedMessage, policy=_policy()).parsebytes(
-            _header_section(raw)
-        )
-        return _message_id(_Headers(message), raw)[0]
-    except Exception:  # headers too broken to read: the id made from its bytes
-        return _message_id(_Headers(EmailMessage()), raw)[0]
 
 
 def too_large(*, head: bytes, size: int) -> MessageRejected:

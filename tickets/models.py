@@ -419,37 +419,6 @@ class Attachment(models.Model):
         return self.filename
 
 
-class InboundEmail(models.Model):
-    """A raw message a mail gateway posted, kept from its acceptance until a worker has filed it
-    (email_ingest): the gateway's answer waits for this row alone. Once filed, the raw bytes are
-    dropped and the row says what became of the message; its Message-ID refuses a second copy."""
-
-    raw = models.BinaryField()
-    source = models.CharField(max_length=40)
-    # parse_email's Message-ID for it (without angle brackets, or one made from its bytes).
-    message_id = models.CharField(max_length=255, unique=True)
-    received_at = models.DateTimeField(default=timezone.now)
-    filed_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=20, blank=True)
-    reason = models.CharField(max_length=500, blank=True)
-    inquiry = models.ForeignKey(
-        Inquiry, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    class Meta:
-        ordering = ["received_at", "id"]
-        indexes = [
-            models.Index(
-                fields=["received_at"],
-                condition=models.Q(filed_at__isnull=True),
-                name="inbound_email_pending_idx",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.message_id
-
-
 class EventKind(models.TextChoices):
     STATUS = "status", "Status"
     PRIORITY = "priority", "Priority"

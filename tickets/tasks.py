@@ -4,7 +4,7 @@ from celery import shared_task
 from django.db import OperationalError
 
 from crm.services import email_deliver
-from tickets.services import acknowledgement, email_intake, retention, routing, sla, tally
+from tickets.services import acknowledgement, retention, routing, sla, tally
 
 
 # A database that is briefly away is worth a few tries; beyond them, the sweep routes it later.
@@ -22,24 +22,6 @@ def route_inquiry(inquiry_id: int) -> None:
     changes nothing."""
     for email_id in acknowledgement.inquiries_route_and_acknowledge(inquiry_id=inquiry_id):
         email_deliver(email_id=email_id)
-
-
-@shared_task(
-    name="tickets.file_inbound_email",
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=5,
-    max_retries=5,
-)
-def file_inbound_email(inbound_id: int) -> None:
-    """File a message a mail gateway posted; a second run finds it filed and does nothing."""
-    email_intake.inbound_file(inbound_id=inbound_id)
-
-
-@shared_task(name="tickets.sweep_inbound_email", acks_late=True)
-def sweep_inbound_email() -> int:
-    """Periodic (CELERY_BEAT_SCHEDULE): file again the accepted messages whose task was lost."""
-    return email_intake.inbound_sweep()
 
 
 @shared_task(name="tickets.sweep_inquiries", acks_late=True)

@@ -1,7 +1,6 @@
-"""Fault: Redis stopped while 500 web inquiries and 100 e-mails from the mail gateway arrive,
-then started again. Every web-form post and every e-mail is answered at once (the write stands,
-the failed publish and the unreachable cache are logged); after the restart the sweeps find the
-work and every customer gets exactly one acknowledgement."""
+"""Fault: Redis stopped while 500 web inquiries arrive, then started again. Every web-form post
+is answered at once (the write stands, the failed publish and the unreachable cache are logged);
+after the restart the sweep finds the work and every customer gets exactly one acknowledgement."""
 
 import time
 
@@ -11,7 +10,6 @@ from django.urls import reverse
 from crm.models import OutboundEmail, OutboundEmailStatus
 from crm.settings import shared_cache
 from tests.conftest import RedisServer, SmtpSink
-from tests.tickets.test_mail_parser import make_mail
 from tests.tickets.test_tasks import (
     one_ack_each,
     routings_per_inquiry,
@@ -19,7 +17,7 @@ from tests.tickets.test_tasks import (
     sweep,
     wait_for,
 )
-from tickets.models import InboundEmail, Inquiry
+from tickets.models import Inquiry
 
 pytestmark = [pytest.mark.fault, pytest.mark.worker]
 
@@ -30,19 +28,15 @@ def worker_env(smtp_sink: SmtpSink) -> dict[str, str]:
 
 
 WEB_INQUIRIES_WHILE_REDIS_IS_DOWN = 500
-EMAILS_WHILE_REDIS_IS_DOWN = 100
-GATEWAY_SECRET = "gateway-secret-0123456789"
 
 
 def test_acknowledgements_survive_redis_being_stopped_between_commit_and_publish(
     own_redis: RedisServer, celery_workers, smtp_sink: SmtpSink, client, settings
 ) -> None:
-    addresses = [f"customer{n}@example.com" for n in range(WEB_INQUIRIES_WHILE_REDIS_IS_DOWN)]
-    senders = [f"writer{n}@example.com" for n in range(EMAILS_WHILE_REDIS_IS_DOWN)]
-    count = len(addresses) + len(senders)
+    count = WEB_INQUIRIES_WHILE_REDIS_IS_DOWN
+    addresses = [f"customer{n}@example.com" for n in range(count)]
     # The web form's rate limit reads the same Redis, as in production: it goes down too.
     settings.CACHES = {"default": shared_cache(own_redis.url_of(1))}
-    settings.CRM_INBOUND_EMAIL_SECRET = GATEWAY_SECRET
     own_redis.stop()
 
     # Every web-form post is answered at once: the write stands, the failed publish and the
@@ -61,20 +55,9 @@ def test_acknowledgements_survive_redis_being_stopped_between_commit_and_publish
         )
         assert response.status_code == 302, response.content
         assert time.monotonic() - started < 2, "the intake waited for the broker"
-    for n, sender in enumerate(senders):
-        started = time.monotonic()
-        response = client.post(
-            "/inbound/email/",
-            data=make_mail(sender=sender, message_id=f"outage-{n}@example.com"),
-            content_type="message/rfc822",
-            headers={"Authorization": f"Bearer {GATEWAY_SECRET}"},
-        )
-        assert response.status_code == 202, response.content
-        assert time.monotonic() - started < 2, "the gateway's answer waited for the broker"
 
-    assert InboundEmail.objects.filter(filed_at__isnull=True).count() == len(senders)
-    assert Inquiry.objects.filter(routed_at__isnull=True).count() == len(addresses)
-    assert OutboundEmail.objects.filter(status=OutboundEmailStatus.HELD).count() == len(addresses)
+    assert Inquiry.objects.filter(routed_at__isnull=True).count() == count
+    assert OutboundEmail.objects.filter(status=OutboundEmailStatus.HELD).count() == count
     assert smtp_sink.deliveries == []
 
     own_redis.start()
@@ -89,5 +72,5 @@ def test_acknowledgements_survive_redis_being_stopped_between_commit_and_publish
     sweep()
     time.sleep(1)
 
-    one_ack_each(smtp_sink, addresses + senders)
+    one_ack_each(smtp_sink, addresses)
     assert routings_per_inquiry() == {inquiry.pk: 1 for inquiry in inquiries}

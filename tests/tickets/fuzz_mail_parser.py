@@ -1,7 +1,6 @@
 """Coverage-guided fuzzing of the e-mail parser with atheris (libFuzzer), starting from the odd
 real-world mails the hypothesis test is seeded with: every input parses into a clean message or
-is refused with MessageRejected, under the Message-ID the gateway's endpoint reads from the
-headers alone (message_id_of). Anything else (another exception, a broken promise of
+is refused with MessageRejected. Anything else (another exception, a broken promise of
 assert_clean, more than --timeout seconds on one input, more than --rss_limit_mb of memory) is a
 crash: libFuzzer stops, prints the input and exits non-zero.
 
@@ -31,7 +30,7 @@ import django  # noqa: E402
 django.setup()
 
 from tests.tickets.test_mail_parser import SEEDS, assert_clean  # noqa: E402
-from tickets.mail import MessageRejected, message_id_of, parse_email  # noqa: E402
+from tickets.mail import MessageRejected, parse_email  # noqa: E402
 
 # Coverage for what reads the mail: our parser and the standard library's email package.
 for function in gc.get_objects():
@@ -42,13 +41,11 @@ for function in gc.get_objects():
 
 
 def one_input(data: bytes) -> None:
-    message_id = message_id_of(data)
     try:
         parsed = parse_email(data)
     except MessageRejected:
         return
     assert_clean(parsed)
-    assert parsed.message_id == message_id, (parsed.message_id, message_id)
 
 
 def main() -> None:

@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import time
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,15 +17,13 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
 import tickets.receivers  # noqa: F401  (connects the anymail inbound signal)
 from crm.models import Channel, OutboundEmail, Role
 from customers.models import Customer
 from tests.factories import CustomerFactory, UserFactory
 from tests.tickets.test_mail_parser import make_mail
-from tickets.models import Attachment, InboundEmail, Inquiry, Message, MessageKind
-from tickets.services import email_intake
+from tickets.models import Attachment, Inquiry, Message, MessageKind
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +67,7 @@ def test_a_wrong_or_missing_secret_is_refused(client, token: str | None) -> None
     assert not Inquiry.objects.exists()
 
 
-def test_raw_mime_is_accepted_then_filed_once(django_capture_on_commit_callbacks) -> None:
+def test_raw_mime_is_stored_once(django_capture_on_commit_callbacks) -> None:
     client = Client(enforce_csrf_checks=True)
     raw = make_mail(message_id="gw-1@mail.example.com")
 
@@ -79,73 +76,12 @@ def test_raw_mime_is_accepted_then_filed_once(django_capture_on_commit_callbacks
     again = post_raw(client, raw, content_type="application/octet-stream")
 
     inquiry = Inquiry.objects.get()
-    inbound = InboundEmail.objects.get()
-    assert first.status_code == 202
-    assert first.json() == {"result": "accepted", "id": inbound.pk}
+    assert first.status_code == 201
+    assert first.json() == {"result": "stored", "inquiry": inquiry.reference, "reason": ""}
     assert again.status_code == 200
     assert again.json()["result"] == "duplicate"
     assert inquiry.messages.get().message_id == "gw-1@mail.example.com"
     assert inquiry.acknowledgement is not None
-    # What became of it replaces the bytes once it is filed.
-    assert (inbound.outcome, inbound.inquiry, bytes(inbound.raw)) == ("stored", inquiry, b"")
-    assert inbound.filed_at is not None
-
-
-def test_the_answer_does_not_wait_for_the_filing() -> None:
-    raw = make_mail(message_id="gw-2@mail.example.com")
-
-    response = post_raw(Client(), raw)
-
-    # Kept as it came; its filing task has not run yet.
-    inbound = InboundEmail.objects.get()
-    assert response.status_code == 202
-    assert (bytes(inbound.raw), inbound.filed_at) == (raw, None)
-    assert not Inquiry.objects.exists()
-    result = email_intake.inbound_file(inbound_id=inbound.pk)
-    assert result is not None and result.outcome == "stored"
-    # A second run of the task files nothing more.
-    assert email_intake.inbound_file(inbound_id=inbound.pk) is None
-    assert Message.objects.get().message_id == "gw-2@mail.example.com"
-
-
-def test_the_sweep_files_what_a_lost_task_left(django_capture_on_commit_callbacks) -> None:
-    late, recent = (make_mail(message_id=f"gw-{n}@mail.example.com") for n in ("late", "recent"))
-    for raw in (late, recent):
-        post_raw(Client(), raw)  # the filing tasks never reach a worker
-    InboundEmail.objects.filter(message_id="gw-late@mail.example.com").update(
-        received_at=timezone.now() - email_intake.INBOUND_SWEEP_AFTER - timedelta(seconds=1)
-    )
-
-    with django_capture_on_commit_callbacks(execute=True):
-        swept = email_intake.inbound_sweep()
-
-    assert swept == 1
-    assert list(Message.objects.values_list("message_id", flat=True)) == [
-        "gw-late@mail.example.com"
-    ]
-    # The one accepted just now still has its task to come.
-    assert (
-        InboundEmail.objects.get(filed_at__isnull=True).message_id == "gw-recent@mail.example.com"
-    )
-
-
-def test_the_endpoint_finds_the_message_id_the_filing_does() -> None:
-    """The second delivery is refused by the Message-ID the parser files the message under,
-    bracketless or made from the bytes when there is none."""
-    for raw in (
-        make_mail(message_id="gw-3@mail.example.com"),
-        make_mail(message_id=None, body="no id here"),
-        make_mail(headers=(("Message-ID", "bare-id@mail.example.com"),), message_id=None),
-    ):
-        assert post_raw(Client(), raw).status_code == 202
-        assert post_raw(Client(), raw).status_code == 200
-    filed = [
-        email_intake.inbound_file(inbound_id=pk)
-        for pk in InboundEmail.objects.values_list("pk", flat=True)
-    ]
-    assert list(InboundEmail.objects.values_list("message_id", flat=True)) == [
-        result.message.message_id for result in filed if result and result.message
-    ]
 
 
 def test_another_content_type_is_refused(client) -> None:
@@ -158,20 +94,11 @@ def test_another_content_type_is_refused(client) -> None:
     assert response.status_code == 415
 
 
-def test_mail_without_a_sender_is_filed_as_rejected(
-    caplog, django_capture_on_commit_callbacks
-) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
-        response = post_raw(Client(), b"Subject: nobody\r\n\r\nhello")
+def test_mail_without_a_sender_is_unprocessable(client) -> None:
+    response = post_raw(client, b"Subject: nobody\r\n\r\nhello")
 
-    inbound = InboundEmail.objects.get()
-    assert response.status_code == 202
-    assert (inbound.outcome, inbound.reason) == (
-        "rejected",
-        "The message has no sender address to answer.",
-    )
-    assert not Inquiry.objects.exists()
-    assert "rejected: The message has no sender address to answer." in caplog.text
+    assert response.status_code == 422
+    assert response.json()["result"] == "rejected"
 
 
 def test_oversized_mail_is_refused_before_reading_it(

@@ -20,9 +20,9 @@ from crm.models import OutboundEmail, OutboundEmailStatus
 from crm.services import outbox_sweep
 from tests.conftest import RedisServer, SmtpSink
 from tests.factories import web_inquiry
-from tickets.models import EventKind, InboundEmail, Inquiry, InquiryEvent
+from tickets.models import EventKind, Inquiry, InquiryEvent
 from tickets.services.routing import inquiry_route
-from tickets.tasks import route_inquiry, sla_sweep, sweep_inbound_email, sweep_inquiries
+from tickets.tasks import route_inquiry, sla_sweep, sweep_inquiries
 
 
 @pytest.fixture
@@ -61,13 +61,11 @@ def lost_work_is_overdue() -> None:
     OutboundEmail.objects.filter(status=OutboundEmailStatus.PENDING).update(
         next_attempt_at=minute_ago
     )
-    InboundEmail.objects.filter(filed_at__isnull=True).update(received_at=minute_ago)
 
 
 def sweep() -> None:
-    """What beat does every minute: the gateway mail, inquiry and outbox sweeps."""
+    """What beat does every minute: the inquiry sweep and the outbox sweep."""
     lost_work_is_overdue()
-    sweep_inbound_email()
     sweep_inquiries()
     outbox_sweep()
 

@@ -7,10 +7,6 @@ part in that inquiry; anyone else's mail opens a new inquiry linked to the one i
 Automated mail is stored and flagged, never acknowledged; a bounce of our own mail marks the
 address undeliverable. Mail over the size limit is not stored: its sender gets one polite
 rejection.
-
-A mail gateway's message is accepted first (email_accept: the raw bytes kept, one row) and filed
-by a worker (inbound_file), so that the gateway's answer never waits for the filing; a sweep files
-what a lost task left behind.
 """
 
 import hashlib
@@ -26,22 +22,14 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from crm.models import Channel, OutboundEmail
-from crm.services import audit_record, email_enqueue, enqueue_after_commit, subject_line
+from crm.services import audit_record, email_enqueue, subject_line
 from customers.identifiers import normalize_email
 from customers.models import ContactKind, ContactPoint
 from customers.services import Identity
-from tickets.mail import (
-    Bounce,
-    MessageRejected,
-    ParsedEmail,
-    human_size,
-    message_id_of,
-    parse_email,
-)
+from tickets.mail import Bounce, MessageRejected, ParsedEmail, human_size, parse_email
 from tickets.models import (
     REFERENCE_OFFSET,
     SUBJECT_MAX_LENGTH,
-    InboundEmail,
     Inquiry,
     Message,
     MessageKind,
@@ -62,9 +50,6 @@ REJECTION_KEY_PREFIX = "inbound-rejected:"
 OUTBOX_KEY_MAX_LENGTH = 200
 NO_TEXT = "(The e-mail had no text.)"
 NOTES_MAX_LENGTH = 10_000
-# A message accepted this long ago and still not filed lost its task: the sweep files it.
-INBOUND_SWEEP_AFTER = timedelta(minutes=2)
-INBOUND_SWEEP_BATCH = 500
 
 
 class IngestOutcome(StrEnum):
@@ -351,64 +336,6 @@ def email_ingest(*, raw: bytes, source: str) -> IngestResult:
         return IngestResult(IngestOutcome.REJECTED, reason=reason)
     logger.info("Inbound e-mail %s via %s: %s", parsed.message_id, source, result)
     return result
-
-
-# Accepted first, filed by a worker.
-
-
-def email_accept(*, raw: bytes, source: str) -> InboundEmail | None:
-    """Keep one raw message from `source` to be filed by a worker once this commits; None when a
-    message with the same Message-ID was accepted before. Database errors are raised (the
-    sender's side tries again)."""
-    from tickets.tasks import file_inbound_email  # tasks call services: import late
-
-    try:
-        with transaction.atomic():
-            inbound = InboundEmail.objects.create(
-                raw=raw, source=source, message_id=message_id_of(raw)
-            )
-            enqueue_after_commit(file_inbound_email, inbound.pk)
-    except IntegrityError:
-        return None
-    return inbound
-
-
-def inbound_file(*, inbound_id: int) -> IngestResult | None:
-    """File an accepted message (email_ingest) and keep what became of it in place of its bytes;
-    None if it was filed before or another worker is filing it now."""
-    with transaction.atomic():
-        inbound = (
-            InboundEmail.objects.select_for_update(skip_locked=True)
-            .filter(pk=inbound_id, filed_at__isnull=True)
-            .first()
-        )
-        if inbound is None:
-            return None
-        result = email_ingest(raw=bytes(inbound.raw), source=inbound.source)
-        inbound.raw = b""
-        inbound.filed_at = timezone.now()
-        inbound.outcome = str(result.outcome)
-        inbound.reason = result.reason[:500]
-        inbound.inquiry = result.inquiry
-        inbound.save(update_fields=["raw", "filed_at", "outcome", "reason", "inquiry"])
-    return result
-
-
-def inbound_sweep() -> int:
-    """Enqueue the filing of accepted messages whose task was lost (the broker was down, a worker
-    died); returns how many. A message filed twice over is filed once (inbound_file)."""
-    from tickets.tasks import file_inbound_email  # tasks call services: import late
-
-    pending = list(
-        InboundEmail.objects.filter(
-            filed_at__isnull=True, received_at__lt=timezone.now() - INBOUND_SWEEP_AFTER
-        )
-        .order_by("received_at")
-        .values_list("pk", flat=True)[:INBOUND_SWEEP_BATCH]
-    )
-    for inbound_id in pending:
-        enqueue_after_commit(file_inbound_email, inbound_id)
-    return len(pending)
 
 
 # Rejections.

@@ -1,9 +1,8 @@
 """Inbound e-mail over HTTP: raw MIME from a mail gateway, and a provider's inbound webhook.
 
-The gateway's message is accepted (kept as it came, answered 202) and filed by a worker through
-email_ingest; the provider's webhook files at once through email_ingest, as the MTA pipe does.
-The gateway authenticates with a shared secret (CRM_INBOUND_EMAIL_SECRET); the provider's webhook
-with its signature, checked by django-anymail.
+Both go through email_ingest like the MTA pipe does. The gateway authenticates with a shared
+secret (CRM_INBOUND_EMAIL_SECRET); the provider's webhook with its signature, checked by
+django-anymail.
 """
 
 import hmac
@@ -17,9 +16,16 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from tickets.mail import HEADER_PEEK_BYTES, too_large
-from tickets.services.email_intake import email_accept, email_reject
+from tickets.services.email_intake import IngestOutcome, email_ingest, email_reject
 
 RAW_CONTENT_TYPES = frozenset({"message/rfc822", "application/octet-stream"})
+STATUS = {
+    IngestOutcome.STORED: 201,
+    IngestOutcome.JOINED: 201,
+    IngestOutcome.BOUNCE: 201,
+    IngestOutcome.DUPLICATE: 200,
+    IngestOutcome.REJECTED: 422,
+}
 
 
 def _error(status: int, message: str, **headers: str) -> JsonResponse:
@@ -40,8 +46,7 @@ def _authorised(request: HttpRequest, secret: str) -> bool:
 @require_POST
 def email(request: HttpRequest) -> JsonResponse:
     """POST /inbound/email/ with one raw message as the body (Content-Type message/rfc822 or
-    application/octet-stream) and `Authorization: Bearer <CRM_INBOUND_EMAIL_SECRET>`: 202 once it
-    is kept (a worker files it), 200 for a Message-ID accepted before, 413 over the size limit."""
+    application/octet-stream) and `Authorization: Bearer <CRM_INBOUND_EMAIL_SECRET>`."""
     secret = settings.CRM_INBOUND_EMAIL_SECRET
     if not secret:
         return _error(
@@ -70,12 +75,13 @@ def email(request: HttpRequest) -> JsonResponse:
         raw = request.read(limit + 1)
         if not raw:
             return _error(400, "The body is empty: send one raw message.")
-        inbound = email_accept(raw=raw, source="gateway")
+        result = email_ingest(raw=raw, source="gateway")
     except DatabaseError:
         return _error(503, "Temporary failure: deliver again later.", **{"Retry-After": "60"})
-    if inbound is None:
-        return JsonResponse({"result": "duplicate", "id": None}, status=200)
-    return JsonResponse({"result": "accepted", "id": inbound.pk}, status=202)
+    return JsonResponse(
+        {"result": str(result.outcome), "inquiry": result.reference, "reason": result.reason},
+        status=STATUS[result.outcome],
+    )
 
 
 @csrf_exempt
