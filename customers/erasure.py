@@ -70,6 +70,7 @@ def customer_erase(*, customer: Customer, actor: User) -> dict[str, int]:
             first_name="",
             last_name="",
             search_name="",
+            search_name_reversed="",
             address_line1="",
             city="",
             postcode="",

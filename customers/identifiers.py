@@ -72,3 +72,9 @@ def search_key(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.casefold().split())
+
+
+def name_keys(first_name: str, last_name: str) -> tuple[str, str]:
+    """A customer's name as name search reads it from the start: ("first last", "last first"),
+    each a search_key."""
+    return search_key(f"{first_name} {last_name}"), search_key(f"{last_name} {first_name}")

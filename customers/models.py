@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Channel, Role
+from customers.identifiers import name_keys
 
 COMMENT_MAX_LENGTH = 2000
 
@@ -16,8 +17,11 @@ COMMENT_MAX_LENGTH = 2000
 class Customer(models.Model):
     first_name = models.CharField(max_length=100, blank=True)
     last_name = models.CharField(max_length=100, blank=True)
-    # Lower-cased, accent-free "first last": what name search matches (trigram index on PostgreSQL).
+    # Lower-cased, accent-free "first last" and "last first" (customers.identifiers.name_keys):
+    # what name search matches, from the start of either (ordered indexes on PostgreSQL) or
+    # word by word anywhere in the first (trigram index).
     search_name = models.CharField(max_length=201, blank=True, editable=False, db_index=True)
+    search_name_reversed = models.CharField(max_length=201, blank=True, editable=False)
     address_line1 = models.CharField("address", max_length=200, blank=True)
     city = models.CharField(max_length=100, blank=True)
     postcode = models.CharField(max_length=20, blank=True)
@@ -53,6 +57,9 @@ class Customer(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("customers:detail", args=[self.pk])
+
+    def set_search_names(self) -> None:
+        self.search_name, self.search_name_reversed = name_keys(self.first_name, self.last_name)
 
     @property
     def full_name(self) -> str:

@@ -7,16 +7,18 @@ from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import (
     CharField,
     Count,
+    F,
     Max,
     Prefetch,
     Q,
     QuerySet,
     Sum,
 )
-from django.db.models.functions import Cast
+from django.db.models.functions import Cast, Collate
 from django.utils.dateparse import parse_datetime
 
 from crm.models import Channel
@@ -78,8 +80,8 @@ class SearchResult:
 
 def customer_search(*, query: str, page: int = 1) -> SearchResult:
     """Find customers by any identifier: an exact e-mail, phone (any format), loyalty number,
-    order number or external id first; otherwise every word of the query in the name, a page of
-    SEARCH_LIMIT at a time in name order."""
+    order number or external id first; otherwise by name (see `_name_matches`), a page of
+    SEARCH_LIMIT at a time."""
     query = query.strip()[:200]
     if not query:
         return SearchResult(customers=[], matched_by="")
@@ -89,24 +91,54 @@ def customer_search(*, query: str, page: int = 1) -> SearchResult:
             customers = list(_customer_list().filter(pk__in=ids))
             return SearchResult(customers=customers, matched_by=matched_by)
 
-    words = search_key(query).split()
-    if not any(any(ch.isalpha() for ch in word) for word in words):
+    key = search_key(query)
+    if not any(ch.isalpha() for ch in key):
         return SearchResult(customers=[], matched_by="")
-    name_match = Q()
-    for word in words:
-        name_match &= Q(search_name__contains=word)
     page = min(max(page, 1), SEARCH_MAX_PAGES)
     offset = (page - 1) * SEARCH_LIMIT
-    found = list(
-        _customer_list()
-        .filter(name_match)
-        .order_by("last_name", "first_name", "id")[offset : offset + SEARCH_LIMIT + 1]
-    )
+    ids = _name_matches(key, offset + SEARCH_LIMIT + 1)[offset:]
+    found = {customer.pk: customer for customer in _customer_list().filter(pk__in=ids)}
     return SearchResult(
-        customers=found[:SEARCH_LIMIT],
+        customers=[found[pk] for pk in ids[:SEARCH_LIMIT]],
         matched_by="name",
         page=page,
-        has_next=len(found) > SEARCH_LIMIT and page < SEARCH_MAX_PAGES,
+        has_next=len(ids) > SEARCH_LIMIT and page < SEARCH_MAX_PAGES,
+    )
+
+
+def _name_matches(key: str, count: int) -> list[int]:
+    """The first `count` ids of the customers whose name begins with `key` (a search_key): first
+    those whose name read "last first" does, in that order ("smith jo" finds Jo Smith, "smith"
+    every Smith), then those whose name read "first last" does ("jo smi"). Both are ranges of
+    ordered indexes read in order, so their cost does not grow with the number of customers.
+    Only when no name begins with it, those with every word of it anywhere in the name ("an lo"
+    finds Ana López), in name order."""
+    live = Customer.objects.filter(merged_into__isnull=True)
+    surname_first = Q(search_name_reversed__startswith=key)
+    ids = _prefix_matches(live, "search_name_reversed", key, count)
+    if len(ids) < count:
+        ids += _prefix_matches(live.exclude(surname_first), "search_name", key, count - len(ids))
+    if ids:
+        return ids
+    words = Q()
+    for word in key.split():
+        words &= Q(search_name__contains=word)
+    return list(
+        live.filter(words)
+        .order_by("last_name", "first_name", "id")
+        .values_list("pk", flat=True)[:count]
+    )
+
+
+def _prefix_matches(customers: QuerySet[Customer], field: str, key: str, count: int) -> list[int]:
+    """The first `count` ids of `customers` whose `field` begins with `key`, in its byte order:
+    one range of its prefix index on PostgreSQL (collation "C"; SQLite's default)."""
+    ordered = Collate(F(field), "C") if connection.vendor == "postgresql" else F(field)
+    return list(
+        customers.alias(name_key=ordered)
+        .filter(name_key__startswith=key)
+        .order_by("name_key", "id")
+        .values_list("pk", flat=True)[:count]
     )
 
 

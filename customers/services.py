@@ -18,7 +18,6 @@ from customers.identifiers import (
     normalize_email,
     normalize_loyalty,
     normalize_phone,
-    search_key,
 )
 from customers.insights.services import (
     insight_discard,
@@ -171,8 +170,8 @@ def _resolve(
         else:
             setattr(customer, name, getattr(identity, name).strip())
     if filled:
-        customer.search_name = search_key(f"{customer.first_name} {customer.last_name}")
-        customer.save(update_fields=[*filled, "search_name", "updated_at"])
+        customer.set_search_names()
+        customer.save(update_fields=[*filled, "search_name", "search_name_reversed", "updated_at"])
         _find_merge_suggestions_after_commit(customer)
     if filled or new_points:
         audit_record(
@@ -215,12 +214,13 @@ def _resolve(
 
 def _customer_new(identity: Identity, store: Store | None, since: datetime | None) -> Customer:
     """An unsaved customer made from what an intake knows about her."""
-    return Customer(
+    customer = Customer(
         **{name: getattr(identity, name).strip() for name in _NAME_AND_ADDRESS},
-        search_name=search_key(f"{identity.first_name} {identity.last_name}"),
         home_store=store,
         customer_since=since or timezone.now(),
     )
+    customer.set_search_names()
+    return customer
 
 
 def _customer_created_audit(
@@ -558,8 +558,8 @@ def customer_merge(*, survivor: Customer, merged: Customer, actor: User) -> Cust
             merged.save(update_fields=["user"])
             survivor.user = user
             changed.append("user")
-        survivor.search_name = search_key(f"{survivor.first_name} {survivor.last_name}")
-        survivor.save(update_fields=[*changed, "search_name", "updated_at"])
+        survivor.set_search_names()
+        survivor.save(update_fields=[*changed, "search_name", "search_name_reversed", "updated_at"])
 
         merged.merged_into = survivor
         merged.merged_at = timezone.now()

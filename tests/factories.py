@@ -8,7 +8,7 @@ from django.contrib.auth.hashers import make_password
 from factory.django import DjangoModelFactory
 
 from crm.models import Channel, Role, User
-from customers.identifiers import search_key
+from customers.identifiers import name_keys
 from customers.models import ContactKind, ContactPoint, Customer
 from customers.services import Identity
 from orders.models import Category, Product
@@ -62,7 +62,8 @@ class CustomerFactory(DjangoModelFactory):
 
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
-    search_name = factory.LazyAttribute(lambda c: search_key(f"{c.first_name} {c.last_name}"))
+    search_name = factory.LazyAttribute(lambda c: name_keys(c.first_name, c.last_name)[0])
+    search_name_reversed = factory.LazyAttribute(lambda c: name_keys(c.first_name, c.last_name)[1])
 
 
 class ContactPointFactory(DjangoModelFactory):

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crm.models import Channel
-from customers.identifiers import search_key
+from customers.identifiers import name_keys, search_key
 from customers.models import (
     ActivityKind,
     CheckoutStep,
@@ -51,9 +51,9 @@ MAX_CUSTOMERS = 7_999_999
 # Table -> the columns its rows carry, in order.
 COLUMNS: dict[str, tuple[str, ...]] = {
     "customers_customer": (
-        "id", "first_name", "last_name", "search_name", "address_line1", "city", "postcode",
-        "country", "customer_since", "created_at", "updated_at", "home_store_id",
-        "high_maintenance",
+        "id", "first_name", "last_name", "search_name", "search_name_reversed", "address_line1",
+        "city", "postcode", "country", "customer_since", "created_at", "updated_at",
+        "home_store_id", "high_maintenance",
     ),
     "customers_contactpoint": (
         "id", "customer_id", "kind", "value", "source", "verified", "undeliverable_reason",
@@ -272,9 +272,7 @@ class Generator:
         self.ids = _Ids()
         self.start = world.now - HISTORY_DAYS * DAY
         self._search = {
-            (first, last): search_key(f"{first} {last}")
-            for first in FIRST_NAMES
-            for last in LAST_NAMES
+            (first, last): name_keys(first, last) for first in FIRST_NAMES for last in LAST_NAMES
         }
         self._ascii = {name: _mailbox(name) for name in (*FIRST_NAMES, *LAST_NAMES)}
         self._open_pickups_elsewhere = [s for s in world.stores if s != world.busy_store]
@@ -343,7 +341,7 @@ class Generator:
 
         rows["customers_customer"].append(
             (
-                pk, first, last, self._search[first, last],
+                pk, first, last, *self._search[first, last],
                 f"{rng.randint(1, 9999)} {rng.choice(STREETS)}", city,
                 f"{zip3}{rng.randint(0, 99):02d}", "US", ts(since), ts(since), ts(last_event),
                 store, False,

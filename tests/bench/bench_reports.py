@@ -151,7 +151,10 @@ def generate(inquiries: int, seed: int) -> dict[str, float]:
         Customer.objects.bulk_create(
             (
                 Customer(
-                    first_name=f"First{n}", last_name=f"Last{n}", search_name=f"first{n} last{n}"
+                    first_name=f"First{n}",
+                    last_name=f"Last{n}",
+                    search_name=f"first{n} last{n}",
+                    search_name_reversed=f"last{n} first{n}",
                 )
                 for n in range(customer_count)
             ),

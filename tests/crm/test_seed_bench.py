@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from crm import demo
 from crm.models import BacklogSnapshot, Role, User
-from customers.identifiers import search_key
+from customers.identifiers import name_keys
 from customers.insights.services import insight_refresh
 from customers.models import (
     Activity,
@@ -88,7 +88,9 @@ def test_the_data_set_follows_the_ratios_and_the_apps_rules(seeded: str) -> None
         else:
             assert point.value == point.value.lower() and "@" in point.value
     for customer in Customer.objects.all():
-        assert customer.search_name == search_key(f"{customer.first_name} {customer.last_name}")
+        assert (customer.search_name, customer.search_name_reversed) == name_keys(
+            customer.first_name, customer.last_name
+        )
     for order in Order.objects.all():
         assert order.number == order_number(order.channel, order.pk)
     for pickup in Pickup.objects.select_related("order"):

@@ -26,7 +26,16 @@ from tickets.services.workspace import inquiry_note_add, inquiry_reply
 pytestmark = pytest.mark.django_db
 
 EMAIL, PHONE = "ana.lima@example.com", "+14155550123"
-SECRETS = (EMAIL, "Lima", "Ana", "Fulton Street", "4155550123", "my zip broke")
+SECRETS = (
+    EMAIL,
+    "Lima",
+    "Ana",
+    "ana lima",
+    "lima ana",
+    "Fulton Street",
+    "4155550123",
+    "my zip broke",
+)
 
 
 def ana() -> tuple[Customer, Order]:

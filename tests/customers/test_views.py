@@ -1,15 +1,25 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Channel, Role
 from customers.models import Activity, ActivityKind, Comment, Customer, MergeSuggestion
+from customers.selectors import customer_search
 from customers.services import Identity, comment_add, customer_merge, customer_resolve
 from orders.services import LineInput, order_record
-from tests.factories import PASSWORD, ProductFactory, StoreFactory, UserFactory, store_staff
+from tests.factories import (
+    PASSWORD,
+    CustomerFactory,
+    ProductFactory,
+    StoreFactory,
+    UserFactory,
+    store_staff,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -218,6 +228,75 @@ class TestSearch:
         assert "Matches 1–25" in first.content.decode() and 'rel="next"' in first.content.decode()
         assert "Matches 26–30" in second.content.decode()
         assert not second.context["result"].has_next
+
+    def test_names_that_begin_with_the_query_come_first(self) -> None:
+        for first, last in [
+            ("Ann", "Blacksmith"),
+            ("Smith", "Adams"),
+            ("Mary", "Smithers"),
+            ("Jo", "Smythe"),
+            ("Jo", "Smith"),
+            ("Zoë", "Smith"),
+        ]:
+            CustomerFactory(first_name=first, last_name=last)
+        client = client_for(Role.REP)
+
+        def found(query: str) -> list[str]:
+            response = client.get(reverse("customers:search"), {"q": query})
+            if response.status_code == 302:
+                return [Customer.objects.get(pk=response["Location"].split("/")[-2]).full_name]
+            return [customer.full_name for customer in response.context["result"].customers]
+
+        # Surname first ("smith jo"), then first name first ("smith adams"); a name with the
+        # word elsewhere ("blacksmith") only when no name begins with the query.
+        assert found("smith") == ["Jo Smith", "Zoë Smith", "Mary Smithers", "Smith Adams"]
+        assert found("SMITH zo") == ["Zoë Smith"]
+        assert found("jo sm") == ["Jo Smith", "Jo Smythe"]
+        assert found("zoe smith") == ["Zoë Smith"]
+        assert found("smythe j") == ["Jo Smythe"]
+        assert found("ksmith") == ["Ann Blacksmith"]
+        assert found("ary smi") == ["Mary Smithers"]
+        assert found("o sm") == ["Jo Smith", "Zoë Smith", "Jo Smythe"]
+
+    def test_pages_run_on_from_surnames_to_first_names(self) -> None:
+        surnames = [CustomerFactory(first_name=f"Al{n:02d}", last_name="Lee") for n in range(22)]
+        first_names = [CustomerFactory(first_name="Leena", last_name=f"Berg{n}") for n in range(6)]
+        CustomerFactory(first_name="Kathleen", last_name="Ross")
+        merged = CustomerFactory(first_name="Al00", last_name="Lee", merged_into=surnames[0])
+        client = client_for(Role.REP)
+
+        first = client.get(reverse("customers:search"), {"q": "lee"}).context["result"]
+        second = client.get(reverse("customers:search"), {"q": "lee", "page": "2"}).context[
+            "result"
+        ]
+
+        assert first.customers + second.customers == surnames + first_names
+        assert first.has_next and not second.has_next
+        assert merged not in first.customers + second.customers
+
+    def test_a_name_prefix_reads_only_a_page_of_its_index(self) -> None:
+        """Thousands of names begin with the query; finding the first page reads as many index
+        entries as the page shows (plus one), in order, and sorts nothing."""
+        Customer.objects.bulk_create(
+            CustomerFactory.build(first_name=f"Jo{n}", last_name=f"Smith{n}") for n in range(3000)
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE customers_customer")
+
+        with CaptureQueriesContext(connection) as queries:
+            result = customer_search(query="smith")
+        assert len(result.customers) == 25 and result.has_next
+
+        prefix = [q["sql"] for q in queries if "LIKE" in q["sql"]]
+        assert len(prefix) == 1
+        with connection.cursor() as cursor:
+            cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {prefix[0]}")
+            plan = cursor.fetchone()[0][0]["Plan"]
+        nodes = [plan, *plan.get("Plans", [])]
+        assert nodes[0]["Node Type"] == "Limit"
+        assert nodes[1]["Node Type"] in ("Index Scan", "Index Only Scan")
+        assert nodes[1]["Index Name"] == "customer_reversed_name_prefix"
+        assert nodes[1]["Actual Rows"] == 26
 
 
 class TestCustomerPage:

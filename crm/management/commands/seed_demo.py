@@ -33,7 +33,6 @@ from crm.demo.reports import backlog_history_write
 from crm.demo.service_desk import desk_write
 from crm.models import AuditEntry, Channel, OutboundEmail, Role, User
 from crm.services import audit_backdating, audit_record
-from customers.identifiers import search_key
 from customers.insights.services import insights_rebuild
 from customers.models import (
     Activity,
@@ -692,7 +691,7 @@ def _replay(
         )
     if customer is None:
         raise ValueError(f"{plan.label or 'A generated history'} has no order.")
-    customer.search_name = search_key(f"{customer.first_name} {customer.last_name}")
+    customer.set_search_names()
 
 
 def _replay_order(
