@@ -1,6 +1,6 @@
 """Call-center console pages: search, the customer 360 page, comments and merges."""
 
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -8,10 +8,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 from django_htmx.http import push_url
 
+from crm import formats
+from crm.links import ROW, RowLink
 from crm.models import Channel, User
 from crm.permissions import (
     HtmxHttpRequest,
@@ -50,6 +53,48 @@ def _comment_stores(user: User) -> list[Store]:
     return list(Store.objects.filter(memberships__user=user)) if is_store_staff(user) else []
 
 
+class SearchRow(TypedDict):
+    """A customer as her row in the search results shows her, written out here in the user's
+    time zone, as the pickup counter's rows are (stores.views.pickups.CounterRow)."""
+
+    url: str
+    name: str
+    city: str
+    # (kind, as shown) of her e-mail addresses, phone numbers and loyalty cards
+    contacts: list[tuple[str, str]]
+    no_contact_points: bool
+    home_store: str
+    since: str
+
+
+_LISTED_CONTACTS = (ContactKind.EMAIL, ContactKind.PHONE, ContactKind.LOYALTY)
+
+
+def _search_rows(customers: list[Customer]) -> list[SearchRow]:
+    """Each customer's row; her contact points and home store come with her (no query)."""
+    link = RowLink("customers:detail", ROW)
+    zone = timezone.get_current_timezone()
+    rows = []
+    for customer in customers:
+        points = customer.contact_points.all()
+        rows.append(
+            SearchRow(
+                url=link(customer.pk),
+                name=customer.full_name,
+                city=customer.city,
+                contacts=[
+                    (p.kind, format_phone(p.value) if p.kind == ContactKind.PHONE else p.value)
+                    for p in points
+                    if p.kind in _LISTED_CONTACTS
+                ],
+                no_contact_points=not points,
+                home_store=(customer.home_store.name if customer.home_store else "") or "—",
+                since=formats.month_year(customer.customer_since, zone),
+            )
+        )
+    return rows
+
+
 @require(can_view_customers)
 def customer_search(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
@@ -57,7 +102,11 @@ def customer_search(request: HttpRequest) -> HttpResponse:
     result = selectors.customer_search(query=query, page=int(page) if page.isdigit() else 1)
     if len(result.customers) == 1 and result.page == 1 and not result.has_next:
         return redirect(result.customers[0])
-    return render(request, "customers/search.html", {"query": query, "result": result})
+    return render(
+        request,
+        "customers/search.html",
+        {"query": query, "result": result, "rows": _search_rows(result.customers)},
+    )
 
 
 def _timeline_context(request: HttpRequest, customer: Customer) -> dict[str, Any]:

@@ -1,3 +1,5 @@
+import re
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -8,12 +10,20 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm.models import Channel, Role
-from customers.models import Activity, ActivityKind, Comment, Customer, MergeSuggestion
+from customers.models import (
+    Activity,
+    ActivityKind,
+    Comment,
+    ContactKind,
+    Customer,
+    MergeSuggestion,
+)
 from customers.selectors import customer_search
 from customers.services import Identity, comment_add, customer_merge, customer_resolve
 from orders.services import LineInput, order_record
 from tests.factories import (
     PASSWORD,
+    ContactPointFactory,
     CustomerFactory,
     ProductFactory,
     StoreFactory,
@@ -257,6 +267,43 @@ class TestSearch:
         assert found("ksmith") == ["Ann Blacksmith"]
         assert found("ary smi") == ["Mary Smithers"]
         assert found("o sm") == ["Jo Smith", "Zoë Smith", "Jo Smythe"]
+
+    def test_each_row_shows_her_contacts_store_and_month_in_the_users_zone(self, store) -> None:
+        first_of_march = datetime(2026, 3, 1, 2, 30, tzinfo=UTC)
+        lee = CustomerFactory(
+            first_name="<b>Kim</b>",
+            last_name="Lee",
+            city="Oakland",
+            home_store=store,
+            customer_since=first_of_march,
+        )
+        ContactPointFactory(customer=lee, kind=ContactKind.EMAIL, value="kim@example.com")
+        ContactPointFactory(customer=lee, kind=ContactKind.PHONE, value="+14155550134")
+        ContactPointFactory(customer=lee, kind=ContactKind.LOYALTY, value="LC778801")
+        ContactPointFactory(customer=lee, kind=ContactKind.EXTERNAL, value="shop:991")
+        bare = CustomerFactory(first_name="Al", last_name="Lee", customer_since=first_of_march)
+        rep = UserFactory(role=Role.REP, time_zone="America/Los_Angeles")
+        client = Client()
+        client.force_login(rep)
+
+        def rows() -> list[str]:
+            page = client.get(reverse("customers:search"), {"q": "lee"}).content.decode()
+            body = page[page.index("<tbody>") : page.index("</tbody>")]
+            rows = body.split("<tr")[1:]
+            return [" ".join(re.sub(r"<[^>]+>", " ", "<tr" + row).split()) for row in rows]
+
+        assert rows() == [
+            f"&lt;b&gt;Kim&lt;/b&gt; Lee Oakland kim@example.com LC778801 (415) 555-0134 "
+            f"{store.name} Feb 2026",
+            "Al Lee — — Feb 2026",
+        ]
+        page = client.get(reverse("customers:search"), {"q": "lee"}).content.decode()
+        assert f'href="{reverse("customers:detail", args=[bare.pk])}"' in page
+        assert "shop:991" not in page
+
+        rep.time_zone = "Europe/Berlin"
+        rep.save()
+        assert [row[-8:] for row in rows()] == ["Mar 2026", "Mar 2026"]
 
     def test_pages_run_on_from_surnames_to_first_names(self) -> None:
         surnames = [CustomerFactory(first_name=f"Al{n:02d}", last_name="Lee") for n in range(22)]
