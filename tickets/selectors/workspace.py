@@ -116,6 +116,24 @@ STATUS_FILTERS = {
 }
 SORTS = {"due": "SLA due first", "newest": "Newest first", "priority": "Highest priority"}
 UNROUTED = "none"
+# The columns the list's rows show, and what their SLA timer reads.
+QUEUE_ROW_FIELDS = (
+    "subject",
+    "automated_reason",
+    "status",
+    "sla_due_at",
+    "rating",
+    "priority",
+    "channel",
+    "requester_email",
+    "created_at",
+    "customer__first_name",
+    "customer__last_name",
+    "queue__name",
+    "assignee__first_name",
+    "assignee__last_name",
+    "assignee__email",
+)
 # Per queue id (None: not routed yet), the count of each tab.
 TabCounts = dict[int | None, dict[str, int]]
 
@@ -332,8 +350,10 @@ def inquiry_queue_page(*, user: User, filters: QueueFilters, page: str | int = 1
         chosen = list(per_queue)
     counts = {key: sum(per_queue[pk][key] for pk in chosen if pk in per_queue) for key in VIEWS}
     tabs = [QueueTab(key, label, counts[key]) for key, label in VIEWS.items()]
-    listed = _ordered(_filtered(visible, filters, user, now), filters.sort).select_related(
-        "customer", "queue", "assignee"
+    listed = (
+        _ordered(_filtered(visible, filters, user, now), filters.sort)
+        .select_related("customer", "queue", "assignee")
+        .only(*QUEUE_ROW_FIELDS)
     )
     if filters == QueueFilters(view=filters.view, queue=filters.queue, sort=filters.sort):
         # Only the tab's own filters: its count is the list's.
