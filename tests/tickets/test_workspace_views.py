@@ -1,11 +1,12 @@
 """The agent workspace pages: who sees what, what the pages show, and their query budgets."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from crm.models import Channel, OutboundEmail, Role
 from customers.services import Identity
@@ -150,6 +151,23 @@ class TestQueuePage:
             seen[user.pk] = (listed.rating, listed.ratings)
 
         assert list(seen.values()) == [(3.0, 2), (5.0, 1)]
+
+    def test_a_row_shows_its_times_in_the_reps_zone_and_escapes_what_customers_wrote(self, rep):
+        rep.time_zone = "Asia/Kolkata"
+        rep.save(update_fields=["time_zone"])
+        inquiry = web_inquiry(email="x@example.com", subject="<script>alert(1)</script>")
+        opened = datetime(2026, 3, 8, 20, 35, 12, 345678, tzinfo=UTC)
+        Inquiry.objects.filter(pk=inquiry.pk).update(created_at=opened)
+        local = timezone.localtime(opened, ZoneInfo("Asia/Kolkata"))
+
+        html = signed_in(rep).get(reverse("tickets:queue")).content.decode()
+
+        assert (
+            f'<time datetime="{dateformat.format(local, "c")}" title="Mar 9, 2026, 2:05 AM IST">'
+            "Mar 9, 2:05 AM</time>"
+        ) in html
+        assert f'href="/inquiries/{inquiry.pk}/">{inquiry.reference}</a>' in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
 
     @pytest.mark.parametrize("count", [2, 30])
     def test_query_budget_does_not_grow_with_the_list(
