@@ -230,6 +230,25 @@ class TestInquiryPage:
         assert "<script>alert(1)" not in html and "<img src=x" not in html
         assert "Hello there &amp; alert(1)" in html
 
+    def test_messages_and_history_show_their_times_in_the_reps_zone(self, rep):
+        rep.time_zone = "America/Los_Angeles"
+        rep.save(update_fields=["time_zone"])
+        inquiry = email_inquiry()
+        written = datetime(2026, 3, 9, 4, 0, 12, 345678, tzinfo=UTC)
+        inquiry.messages.update(created_at=written)
+        inquiry.events.update(created_at=written)
+        iso = dateformat.format(timezone.localtime(written, ZoneInfo("America/Los_Angeles")), "c")
+
+        html = signed_in(rep).get(reverse("tickets:inquiry", args=[inquiry.pk])).content.decode()
+
+        assert (
+            f'<time class="message-time" datetime="{iso}" '
+            'title="Sunday, March 8, 2026, 9:00 PM PDT">Mar 8, 9:00 PM</time>'
+        ) in html
+        assert (
+            f'<time class="text-body-secondary text-nowrap" datetime="{iso}">Mar 8, 9:00 PM' in html
+        )
+
     def test_the_customer_summary_and_the_routing_are_beside_it(self, rep, queue):
         inquiry = email_inquiry()
         Inquiry.objects.filter(pk=inquiry.pk).update(

@@ -2,7 +2,7 @@
 Views parse, check who may act, call a service and redirect; the selectors decide what is seen."""
 
 from collections.abc import Callable, Iterable
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, TypedDict, cast
 
 from django.contrib import messages
@@ -178,6 +178,23 @@ def _query(request: HttpRequest, **changes: object) -> str:
     return "?" + urlencode(params) if params else "?"
 
 
+class Stamp(TypedDict):
+    """When a message was written or a change made, as the inquiry page shows it: written out
+    here in the user's zone, as the date filter would in the template."""
+
+    iso: str
+    title: str
+    short: str
+
+
+def _stamp(moment: datetime, zone: tzinfo) -> Stamp:
+    return Stamp(
+        iso=formats.iso(moment, zone),
+        title=formats.long_date_time_zone(moment, zone),
+        short=formats.month_day_time(moment, zone),
+    )
+
+
 def _detail_context(
     request: HttpRequest,
     inquiry: Inquiry,
@@ -186,15 +203,17 @@ def _detail_context(
 ) -> dict[str, Any]:
     page = selectors.inquiry_page(user=_user(request), inquiry=inquiry)
     working = can_work_inquiries(request.user)
+    zone = timezone.get_current_timezone()
     return {
         "inquiry": inquiry,
         "page": page,
+        "conversation": [
+            (entry, _stamp(entry.message.created_at, zone)) for entry in page.conversation
+        ],
+        "events": [(row, _stamp(row.event.created_at, zone)) for row in page.events],
         "can_work": working,
         "reply_form": reply_form or ReplyForm(),
         "note_form": note_form or NoteForm(),
-        "status_form": StatusForm(initial={"status": inquiry.status}),
-        "priority_form": PriorityForm(initial={"priority": inquiry.priority}),
-        "queue_form": QueueForm(initial={"queue": inquiry.queue.slug if inquiry.queue else None}),
         "tags_value": ", ".join(inquiry.tags),
         "merge_form": MergeForm(candidates=page.merge_candidates),
         "order_form": LinkOrderForm(
