@@ -6,7 +6,7 @@ from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
-from django.utils.dates import MONTHS_3, WEEKDAYS_ABBR
+from django.utils.dates import MONTHS, MONTHS_3, WEEKDAYS, WEEKDAYS_ABBR
 from django.utils.translation import gettext
 
 CENT = Decimal("0.01")
@@ -23,13 +23,38 @@ def _month(local: datetime) -> str:
     return str(MONTHS_3[local.month]).title()
 
 
+def _zone_name(local: datetime) -> str:
+    """ "PDT": the date filter's "T", which it leaves out in the hour a clock turned back
+    repeats."""
+    repeated = local.replace(fold=not local.fold).utcoffset() != local.utcoffset()
+    return "" if repeated else str(local.tzname())
+
+
 def date_time_zone(value: datetime, zone: tzinfo) -> str:
     """ "Mar 8, 2026, 3:05 PM PDT" in `zone`: |date:"M j, Y, g:i A T". As the filter, it leaves
     the zone's name out in the hour a clock turned back repeats ("Nov 1, 2026, 1:30 AM ")."""
     local = timezone.localtime(value, zone)
-    repeated = local.replace(fold=not local.fold).utcoffset() != local.utcoffset()
-    name = "" if repeated else local.tzname()
-    return f"{_month(local)} {local.day}, {local.year:04d}, {_clock(local)} {name}"
+    return f"{_month(local)} {local.day}, {local.year:04d}, {_clock(local)} {_zone_name(local)}"
+
+
+def long_date_time_zone(value: datetime, zone: tzinfo) -> str:
+    """ "Sunday, March 8, 2026, 3:05 PM PDT" in `zone`: |date:"l, F j, Y, g:i A T"."""
+    local = timezone.localtime(value, zone)
+    return (
+        f"{WEEKDAYS[local.weekday()]}, {MONTHS[local.month]} {local.day}, {local.year:04d}, "
+        f"{_clock(local)} {_zone_name(local)}"
+    )
+
+
+def month_day_time(value: datetime, zone: tzinfo) -> str:
+    """ "Mar 8, 3:05 PM" in `zone`: |date:"M j, g:i A"."""
+    local = timezone.localtime(value, zone)
+    return f"{_month(local)} {local.day}, {_clock(local)}"
+
+
+def iso(value: datetime, zone: tzinfo) -> str:
+    """ "2026-03-08T15:05:00-07:00" in `zone`: |date:"c", for a <time datetime>."""
+    return timezone.localtime(value, zone).isoformat()
 
 
 def day_time(value: datetime, zone: tzinfo) -> str:

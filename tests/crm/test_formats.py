@@ -16,6 +16,9 @@ FORMATS = [
     (formats.date_time_zone, "M j, Y, g:i A T"),
     (formats.day_time, "D M j, g:i A"),
     (formats.month_year, "M Y"),
+    (formats.long_date_time_zone, "l, F j, Y, g:i A T"),
+    (formats.month_day_time, "M j, g:i A"),
+    (formats.iso, "c"),
 ]
 
 
@@ -39,6 +42,9 @@ def test_dates_are_in_the_zone_asked_for_not_the_active_one():
         assert formats.date_time_zone(moment, store) == "Mar 8, 2026, 9:00 PM PDT"
         assert formats.day_time(moment, store) == "Sun Mar 8, 9:00 PM"
         assert formats.month_year(datetime(2026, 4, 1, 3, tzinfo=UTC), store) == "Mar 2026"
+        assert formats.long_date_time_zone(moment, store) == "Sunday, March 8, 2026, 9:00 PM PDT"
+        assert formats.month_day_time(moment, store) == "Mar 8, 9:00 PM"
+        assert formats.iso(moment, store) == "2026-03-08T21:00:00-07:00"
 
 
 def test_the_repeated_hour_of_a_clock_turned_back_has_no_zone_name_as_with_the_filter():
@@ -47,6 +53,9 @@ def test_the_repeated_hour_of_a_clock_turned_back_has_no_zone_name_as_with_the_f
         moment = datetime(2026, 11, 1, hour, 30, tzinfo=UTC)
         assert formats.date_time_zone(moment, ZoneInfo("America/Los_Angeles")) == (
             "Nov 1, 2026, 1:30 AM "
+        )
+        assert formats.long_date_time_zone(moment, ZoneInfo("America/Los_Angeles")) == (
+            "Sunday, November 1, 2026, 1:30 AM "
         )
 
 
@@ -63,3 +72,10 @@ def test_figures_read_as_floatformat_writes_them(value):
 
 def test_no_figure_is_empty_text():
     assert formats.amount(None) == formats.whole(None) == ""
+
+
+def test_iso_keeps_the_microseconds_of_a_stored_time_as_the_filter_does():
+    moment = datetime(2026, 3, 9, 4, 0, 12, 345678, tzinfo=UTC)
+    zone = ZoneInfo("Asia/Kolkata")
+
+    assert formats.iso(moment, zone) == dateformat.format(timezone.localtime(moment, zone), "c")

@@ -1,11 +1,12 @@
 """The agent workspace pages: who sees what, what the pages show, and their query budgets."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import dateformat, timezone
 
 from crm.models import Channel, OutboundEmail, Role
 from customers.services import Identity
@@ -151,6 +152,23 @@ class TestQueuePage:
 
         assert list(seen.values()) == [(3.0, 2), (5.0, 1)]
 
+    def test_a_row_shows_its_times_in_the_reps_zone_and_escapes_what_customers_wrote(self, rep):
+        rep.time_zone = "Asia/Kolkata"
+        rep.save(update_fields=["time_zone"])
+        inquiry = web_inquiry(email="x@example.com", subject="<script>alert(1)</script>")
+        opened = datetime(2026, 3, 8, 20, 35, 12, 345678, tzinfo=UTC)
+        Inquiry.objects.filter(pk=inquiry.pk).update(created_at=opened)
+        local = timezone.localtime(opened, ZoneInfo("Asia/Kolkata"))
+
+        html = signed_in(rep).get(reverse("tickets:queue")).content.decode()
+
+        assert (
+            f'<time datetime="{dateformat.format(local, "c")}" title="Mar 9, 2026, 2:05 AM IST">'
+            "Mar 9, 2:05 AM</time>"
+        ) in html
+        assert f'href="/inquiries/{inquiry.pk}/">{inquiry.reference}</a>' in html
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
+
     @pytest.mark.parametrize("count", [2, 30])
     def test_query_budget_does_not_grow_with_the_list(
         self, count, rep, queue, django_assert_num_queries
@@ -211,6 +229,25 @@ class TestInquiryPage:
         assert "&lt;i&gt;she is VIP&lt;/i&gt;" in html
         assert "<script>alert(1)" not in html and "<img src=x" not in html
         assert "Hello there &amp; alert(1)" in html
+
+    def test_messages_and_history_show_their_times_in_the_reps_zone(self, rep):
+        rep.time_zone = "America/Los_Angeles"
+        rep.save(update_fields=["time_zone"])
+        inquiry = email_inquiry()
+        written = datetime(2026, 3, 9, 4, 0, 12, 345678, tzinfo=UTC)
+        inquiry.messages.update(created_at=written)
+        inquiry.events.update(created_at=written)
+        iso = dateformat.format(timezone.localtime(written, ZoneInfo("America/Los_Angeles")), "c")
+
+        html = signed_in(rep).get(reverse("tickets:inquiry", args=[inquiry.pk])).content.decode()
+
+        assert (
+            f'<time class="message-time" datetime="{iso}" '
+            'title="Sunday, March 8, 2026, 9:00 PM PDT">Mar 8, 9:00 PM</time>'
+        ) in html
+        assert (
+            f'<time class="text-body-secondary text-nowrap" datetime="{iso}">Mar 8, 9:00 PM' in html
+        )
 
     def test_the_customer_summary_and_the_routing_are_beside_it(self, rep, queue):
         inquiry = email_inquiry()

@@ -1,8 +1,9 @@
 """The agent workspace: the inquiry list, one inquiry with its actions, and the call-back list.
 Views parse, check who may act, call a service and redirect; the selectors decide what is seen."""
 
-from collections.abc import Callable
-from typing import Any, cast
+from collections.abc import Callable, Iterable
+from datetime import datetime, tzinfo
+from typing import Any, TypedDict, cast
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -14,6 +15,8 @@ from django.utils import timezone
 from django.utils.http import urlencode
 from django.views.decorators.http import require_POST
 
+from crm import formats
+from crm.links import ROW, RowLink
 from crm.models import Channel, User
 from crm.permissions import can_work_inquiries, staff_required
 from customers.selectors import recent_orders
@@ -59,6 +62,73 @@ def _errors(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
+class QueueLine(TypedDict):
+    """An inquiry as its row of the list shows it, its times written out here in the user's
+    zone and its link reversed once for the page (the filters and tags of a row cost more than
+    the rest of the page)."""
+
+    url: str
+    reference: str
+    subject: str
+    automated_reason: str
+    status: str
+    status_label: str
+    rating: str
+    priority: str
+    priority_label: str
+    # Her name, else the address the inquiry came from; "" when neither is known.
+    requester: str
+    channel: str
+    channel_label: str
+    queue_name: str | None
+    assignee: str | None
+    # The SLA timer: its text and class; "" when the inquiry has none.
+    timer: str
+    timer_class: str
+    breached: bool
+    is_open: bool
+    created_iso: str
+    created_title: str
+    created: str
+
+
+def _queue_lines(rows: Iterable[selectors.QueueRow], zone: tzinfo) -> list[QueueLine]:
+    link = RowLink("tickets:inquiry", ROW)
+    lines = []
+    for row in rows:
+        inquiry, timer = row.inquiry, row.timer
+        customer, queue, assignee = inquiry.customer, inquiry.queue, inquiry.assignee
+        breached = timer is not None and timer.breached
+        lines.append(
+            QueueLine(
+                url=link(inquiry.pk),
+                reference=inquiry.reference,
+                subject=inquiry.subject,
+                automated_reason=inquiry.automated_reason,
+                status=inquiry.status,
+                status_label=inquiry.get_status_display(),
+                rating=str(inquiry.rating) if inquiry.rating else "",
+                priority=str(inquiry.priority),
+                priority_label=inquiry.get_priority_display(),
+                requester=customer.full_name if customer else inquiry.requester_email,
+                channel=inquiry.channel,
+                channel_label=inquiry.get_channel_display(),
+                queue_name=queue.name if queue else None,
+                assignee=str(assignee) if assignee else None,
+                timer=timer.label if timer else "",
+                timer_class=(
+                    " sla-breached" if breached else " sla-soon" if timer and timer.soon else ""
+                ),
+                breached=breached,
+                is_open=inquiry.is_open,
+                created_iso=formats.iso(inquiry.created_at, zone),
+                created_title=formats.date_time_zone(inquiry.created_at, zone),
+                created=formats.month_day_time(inquiry.created_at, zone),
+            )
+        )
+    return lines
+
+
 @staff_required
 def inquiry_list(request: HttpRequest) -> HttpResponse:
     filters = selectors.QueueFilters.parse(request.GET.dict())
@@ -70,6 +140,7 @@ def inquiry_list(request: HttpRequest) -> HttpResponse:
         "tickets/workspace/queue.html",
         {
             "q": queue_page,
+            "rows": _queue_lines(queue_page.rows, timezone.get_current_timezone()),
             "filters": filters,
             "tab_links": [(tab, _query(request, view=tab.key)) for tab in queue_page.tabs],
             "queue_links": [
@@ -107,6 +178,23 @@ def _query(request: HttpRequest, **changes: object) -> str:
     return "?" + urlencode(params) if params else "?"
 
 
+class Stamp(TypedDict):
+    """When a message was written or a change made, as the inquiry page shows it: written out
+    here in the user's zone, as the date filter would in the template."""
+
+    iso: str
+    title: str
+    short: str
+
+
+def _stamp(moment: datetime, zone: tzinfo) -> Stamp:
+    return Stamp(
+        iso=formats.iso(moment, zone),
+        title=formats.long_date_time_zone(moment, zone),
+        short=formats.month_day_time(moment, zone),
+    )
+
+
 def _detail_context(
     request: HttpRequest,
     inquiry: Inquiry,
@@ -115,15 +203,17 @@ def _detail_context(
 ) -> dict[str, Any]:
     page = selectors.inquiry_page(user=_user(request), inquiry=inquiry)
     working = can_work_inquiries(request.user)
+    zone = timezone.get_current_timezone()
     return {
         "inquiry": inquiry,
         "page": page,
+        "conversation": [
+            (entry, _stamp(entry.message.created_at, zone)) for entry in page.conversation
+        ],
+        "events": [(row, _stamp(row.event.created_at, zone)) for row in page.events],
         "can_work": working,
         "reply_form": reply_form or ReplyForm(),
         "note_form": note_form or NoteForm(),
-        "status_form": StatusForm(initial={"status": inquiry.status}),
-        "priority_form": PriorityForm(initial={"priority": inquiry.priority}),
-        "queue_form": QueueForm(initial={"queue": inquiry.queue.slug if inquiry.queue else None}),
         "tags_value": ", ".join(inquiry.tags),
         "merge_form": MergeForm(candidates=page.merge_candidates),
         "order_form": LinkOrderForm(
