@@ -7,6 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.utils import timezone
 from django.utils.dates import MONTHS, MONTHS_3, WEEKDAYS, WEEKDAYS_ABBR
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 
 CENT = Decimal("0.01")
@@ -23,9 +24,13 @@ def _month(local: datetime) -> str:
     return str(MONTHS_3[local.month]).title()
 
 
+def _day(local: datetime) -> str:
+    """ "Mar 8, 2026": the date filter's "M j, Y"."""
+    return f"{_month(local)} {local.day}, {local.year:04d}"
+
+
 def _zone_name(local: datetime) -> str:
-    """ "PDT": the date filter's "T", which it leaves out in the hour a clock turned back
-    repeats."""
+    """ "PDT": the date filter's "T", which is empty in the hour a clock turned back repeats."""
     repeated = local.replace(fold=not local.fold).utcoffset() != local.utcoffset()
     return "" if repeated else str(local.tzname())
 
@@ -34,11 +39,12 @@ def date_time_zone(value: datetime, zone: tzinfo) -> str:
     """ "Mar 8, 2026, 3:05 PM PDT" in `zone`: |date:"M j, Y, g:i A T". As the filter, it leaves
     the zone's name out in the hour a clock turned back repeats ("Nov 1, 2026, 1:30 AM ")."""
     local = timezone.localtime(value, zone)
-    return f"{_month(local)} {local.day}, {local.year:04d}, {_clock(local)} {_zone_name(local)}"
+    return f"{_day(local)}, {_clock(local)} {_zone_name(local)}"
 
 
-def long_date_time_zone(value: datetime, zone: tzinfo) -> str:
-    """ "Sunday, March 8, 2026, 3:05 PM PDT" in `zone`: |date:"l, F j, Y, g:i A T"."""
+def full_date_time_zone(value: datetime, zone: tzinfo) -> str:
+    """ "Sunday, March 8, 2026, 3:05 PM PDT" in `zone`: |date:"l, F j, Y, g:i A T" (no zone name
+    in a repeated hour, as date_time_zone)."""
     local = timezone.localtime(value, zone)
     return (
         f"{WEEKDAYS[local.weekday()]}, {MONTHS[local.month]} {local.day}, {local.year:04d}, "
@@ -52,9 +58,40 @@ def month_day_time(value: datetime, zone: tzinfo) -> str:
     return f"{_month(local)} {local.day}, {_clock(local)}"
 
 
+def date_time(value: datetime, zone: tzinfo) -> str:
+    """ "Mar 8, 2026, 3:05 PM" in `zone`: |date:"M j, Y, g:i A"."""
+    local = timezone.localtime(value, zone)
+    return f"{_day(local)}, {_clock(local)}"
+
+
+def short_date(value: datetime, zone: tzinfo) -> str:
+    """ "Mar 8, 2026" in `zone`: |date:"M j, Y"."""
+    return _day(timezone.localtime(value, zone))
+
+
+def long_date(value: datetime, zone: tzinfo) -> str:
+    """ "March 8, 2026" in `zone`: |date:"F j, Y"."""
+    local = timezone.localtime(value, zone)
+    return f"{MONTHS[local.month]} {local.day}, {local.year:04d}"
+
+
+def clock(value: datetime, zone: tzinfo) -> str:
+    """ "3:05 PM" in `zone`: |time:"g:i A"."""
+    return _clock(timezone.localtime(value, zone))
+
+
 def iso(value: datetime, zone: tzinfo) -> str:
-    """ "2026-03-08T15:05:00-07:00" in `zone`: |date:"c", for a <time datetime>."""
+    """ "2026-03-08T15:05:00-07:00" in `zone`: |date:"c"."""
     return timezone.localtime(value, zone).isoformat()
+
+
+def natural_day(value: datetime, zone: tzinfo) -> str:
+    """ "Today", "Yesterday", "Tomorrow", else "Mar 8, 2026", the days as in `zone`:
+    |naturalday:"M j, Y"|capfirst."""
+    local = timezone.localtime(value, zone)
+    days = (local.date() - datetime.now(zone).date()).days
+    near = {0: "today", 1: "tomorrow", -1: "yesterday"}.get(days)
+    return capfirst(gettext(near)) if near else _day(local)
 
 
 def day_time(value: datetime, zone: tzinfo) -> str:

@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from functools import cache
+from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import Model, Q, QuerySet, Subquery
+from django.db.models import Model, Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from crm.models import Channel
@@ -28,11 +31,22 @@ from orders.models import Product
 THRESHOLD_PREFIX = "insight_threshold_"
 
 
-def threshold_annotations(names: Sequence[str] = INSIGHT_THRESHOLD_FIELDS) -> dict[str, Subquery]:
+@cache
+def _threshold_sql(name: str) -> tuple[str, tuple[Any, ...]]:
+    """The SQL of the one-row subquery that reads a threshold, compiled once by the ORM."""
+    row = InsightThresholds.objects.filter(pk=InsightThresholds.SINGLETON_ID).values(name)[:1]
+    return row.query.sql_with_params()
+
+
+def threshold_annotations(names: Sequence[str] = INSIGHT_THRESHOLD_FIELDS) -> dict[str, RawSQL]:
     """The thresholds (all, or these) as columns of any query: uncorrelated one-row subqueries,
-    computed once per query by the database."""
-    row = InsightThresholds.objects.filter(pk=InsightThresholds.SINGLETON_ID)
-    return {f"{THRESHOLD_PREFIX}{name}": Subquery(row.values(name)[:1]) for name in names}
+    computed once per query by the database. Their SQL is compiled once per process: compiling
+    eight subqueries took longer than the rest of the query they join (1.4 ms of a 360 page)."""
+    fields = {field.name: field for field in InsightThresholds._meta.concrete_fields}
+    return {
+        f"{THRESHOLD_PREFIX}{name}": RawSQL(*_threshold_sql(name), output_field=fields[name])  # noqa: S611
+        for name in names
+    }
 
 
 def with_insight[M: Model](queryset: QuerySet[M], customer_path: str = "") -> QuerySet[M]:

@@ -6,6 +6,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.template import Context, Template
 from django.template.defaultfilters import floatformat
 from django.utils import dateformat, timezone
 
@@ -14,9 +15,12 @@ from crm import formats
 ZONES = ["America/Los_Angeles", "Europe/London", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"]
 FORMATS = [
     (formats.date_time_zone, "M j, Y, g:i A T"),
+    (formats.full_date_time_zone, "l, F j, Y, g:i A T"),
+    (formats.date_time, "M j, Y, g:i A"),
+    (formats.short_date, "M j, Y"),
+    (formats.long_date, "F j, Y"),
     (formats.day_time, "D M j, g:i A"),
     (formats.month_year, "M Y"),
-    (formats.long_date_time_zone, "l, F j, Y, g:i A T"),
     (formats.month_day_time, "M j, g:i A"),
     (formats.iso, "c"),
 ]
@@ -32,6 +36,7 @@ def test_dates_read_as_the_date_filter_writes_them_through_a_year(zone_name):
         local = timezone.localtime(moment, zone)
         for written, django_format in FORMATS:
             assert written(moment, zone) == dateformat.format(local, django_format)
+        assert formats.clock(moment, zone) == dateformat.time_format(local, "g:i A")
 
 
 def test_dates_are_in_the_zone_asked_for_not_the_active_one():
@@ -42,9 +47,30 @@ def test_dates_are_in_the_zone_asked_for_not_the_active_one():
         assert formats.date_time_zone(moment, store) == "Mar 8, 2026, 9:00 PM PDT"
         assert formats.day_time(moment, store) == "Sun Mar 8, 9:00 PM"
         assert formats.month_year(datetime(2026, 4, 1, 3, tzinfo=UTC), store) == "Mar 2026"
-        assert formats.long_date_time_zone(moment, store) == "Sunday, March 8, 2026, 9:00 PM PDT"
+        assert formats.full_date_time_zone(moment, store) == "Sunday, March 8, 2026, 9:00 PM PDT"
+        assert formats.date_time(moment, store) == "Mar 8, 2026, 9:00 PM"
+        assert formats.short_date(moment, store) == "Mar 8, 2026"
+        assert formats.long_date(moment, store) == "March 8, 2026"
+        assert formats.clock(moment, store) == "9:00 PM"
         assert formats.month_day_time(moment, store) == "Mar 8, 9:00 PM"
         assert formats.iso(moment, store) == "2026-03-08T21:00:00-07:00"
+
+
+@pytest.mark.parametrize("zone_name", ZONES)
+def test_near_days_read_as_naturalday_writes_them_in_the_zone(zone_name):
+    zone = ZoneInfo(zone_name)
+    template = Template('{% load humanize %}{{ moment|naturalday:"M j, Y"|capfirst }}')
+    now = timezone.now()
+    # Every 5 hours from three days back to three days ahead: yesterday, today and tomorrow
+    # begin at the zone's midnight, not UTC's.
+    for hours in range(-72, 73, 5):
+        moment = now + timedelta(hours=hours)
+        with timezone.override(zone):
+            shown = template.render(Context({"moment": moment}))
+        assert formats.natural_day(moment, zone) == shown
+    assert formats.natural_day(now, zone) == "Today"
+    assert formats.natural_day(now - timedelta(days=1), zone) == "Yesterday"
+    assert formats.natural_day(now + timedelta(days=1), zone) == "Tomorrow"
 
 
 def test_the_repeated_hour_of_a_clock_turned_back_has_no_zone_name_as_with_the_filter():
@@ -54,7 +80,7 @@ def test_the_repeated_hour_of_a_clock_turned_back_has_no_zone_name_as_with_the_f
         assert formats.date_time_zone(moment, ZoneInfo("America/Los_Angeles")) == (
             "Nov 1, 2026, 1:30 AM "
         )
-        assert formats.long_date_time_zone(moment, ZoneInfo("America/Los_Angeles")) == (
+        assert formats.full_date_time_zone(moment, ZoneInfo("America/Los_Angeles")) == (
             "Sunday, November 1, 2026, 1:30 AM "
         )
 

@@ -1,6 +1,7 @@
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from urllib.parse import quote
 
 import pytest
 from django.db import connection
@@ -9,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from crm.models import Channel, Role
+from crm.models import Channel, Role, User
 from customers.models import (
     Activity,
     ActivityKind,
@@ -20,6 +21,7 @@ from customers.models import (
 )
 from customers.selectors import customer_search
 from customers.services import Identity, comment_add, customer_merge, customer_resolve
+from orders.models import Order
 from orders.services import LineInput, order_record
 from tests.factories import (
     PASSWORD,
@@ -29,7 +31,9 @@ from tests.factories import (
     StoreFactory,
     UserFactory,
     store_staff,
+    web_inquiry,
 )
+from tickets.models import Inquiry
 
 pytestmark = pytest.mark.django_db
 
@@ -281,8 +285,10 @@ class TestSearch:
         ContactPointFactory(customer=lee, kind=ContactKind.PHONE, value="+14155550134")
         ContactPointFactory(customer=lee, kind=ContactKind.LOYALTY, value="LC778801")
         ContactPointFactory(customer=lee, kind=ContactKind.EXTERNAL, value="shop:991")
-        bare = CustomerFactory(first_name="Al", last_name="Lee", customer_since=first_of_march)
-        rep = UserFactory(role=Role.REP, time_zone="America/Los_Angeles")
+        bare: Customer = CustomerFactory(
+            first_name="Al", last_name="Lee", customer_since=first_of_march
+        )
+        rep: User = UserFactory(role=Role.REP, time_zone="America/Los_Angeles")
         client = Client()
         client.force_login(rep)
 
@@ -440,6 +446,103 @@ class TestCustomerPage:
         assert response.status_code == 200
         # her two orders and the contact details the store sale added, plus the calls
         assert len(response.context["timeline"].activities) == min(history + 3, 25)
+
+
+class TestCustomerPageRows:
+    """The timeline, recent orders, inquiries and contact details, as the rep reads them."""
+
+    def test_times_and_dates_are_in_the_reps_time_zone(self, ana) -> None:
+        # given a rep in Kolkata, and a call, an order and an inquiry at 20:00 UTC on March 7:
+        # 1:30 AM on March 8 for her
+        rep: User = UserFactory.create(
+            role=Role.REP, time_zone="Asia/Kolkata", first_name="Priya", last_name="Nair"
+        )
+        moment = datetime(2026, 3, 7, 20, 0, tzinfo=UTC)
+        Activity.objects.create(
+            customer=ana,
+            kind=ActivityKind.CALL_LOGGED,
+            channel=Channel.PHONE,
+            summary="Called about the tee",
+            occurred_at=moment,
+            actor=rep,
+            actor_role=Role.REP,
+        )
+        Order.objects.filter(number="W200001").update(placed_at=moment)
+        inquiry = web_inquiry(email="ana.lopez@example.com", subject="Sizes")
+        Inquiry.objects.filter(pk=inquiry.pk).update(created_at=moment)
+        client = Client()
+        client.force_login(rep)
+
+        page = client.get(reverse("customers:detail", args=[ana.pk])).content.decode()
+
+        assert (
+            '<time class="timeline-time" datetime="2026-03-08T01:30:00+05:30" '
+            'title="Sunday, March 8, 2026, 1:30 AM IST">Mar 8, 2026, 1:30 AM</time>'
+        ) in page
+        assert "Priya Nair, Call-center rep</span>" in page
+        assert "Web shop · Mar 8, 2026</div>" in page
+        assert "$60.00" in page
+        assert "Web form · not routed yet · Mar 8, 2026</div>" in page
+
+    def test_an_entry_of_today_says_so(self, ana) -> None:
+        page = client_for(Role.REP).get(reverse("customers:detail", args=[ana.pk]))
+
+        assert '">Today, ' in page.content.decode()
+
+    def test_each_entry_links_to_what_it_is_about(self, ana) -> None:
+        subjects = {
+            "order": "W200001",
+            "inquiry": "123",
+            "product": "TEE-001",
+            "touch": "spring 10%&more",
+            "visit": "77",
+            "cart": "c/9",
+            "comment": "5",
+        }
+        for subject, subject_id in subjects.items():
+            Activity.objects.create(
+                customer=ana,
+                kind=ActivityKind.OFFER_SENT,
+                channel=Channel.WEB,
+                summary=f"About a {subject}",
+                subject_type=subject,
+                subject_id=subject_id,
+            )
+
+        page = client_for(Role.REP).get(reverse("customers:detail", args=[ana.pk]))
+
+        text = page.content.decode()
+        touch, cart = quote("spring 10%&more"), quote("c/9")
+        for subject, href in {
+            "order": reverse("orders:detail", args=["W200001"]),
+            "inquiry": reverse("tickets:inquiry", args=[123]),
+            "product": reverse("products:detail", args=["TEE-001"]),
+            "touch": f"{reverse('customers:offers', args=[ana.pk])}?from={touch}#offer-{touch}",
+            "visit": f"{reverse('customers:visits', args=[ana.pk])}?from=77#visit-77",
+            "cart": f"{reverse('customers:carts', args=[ana.pk])}?from={cart}#cart-{cart}",
+        }.items():
+            assert f'<a href="{href}">About a {subject} <i' in text, subject
+        assert '<div class="timeline-title">About a comment</div>' in text
+
+    def test_what_customers_and_staff_wrote_is_escaped(self, ana) -> None:
+        Activity.objects.create(
+            customer=ana,
+            kind=ActivityKind.CALL_LOGGED,
+            channel=Channel.PHONE,
+            summary="<b>Called</b>",
+            detail="<script>alert(1)</script>",
+            actor=UserFactory.create(first_name="<i>Bo</i>", last_name="Li"),
+            actor_role=Role.REP,
+        )
+        web_inquiry(email="ana.lopez@example.com", subject="<img src=x onerror=alert(2)>")
+
+        page = client_for(Role.REP).get(reverse("customers:detail", args=[ana.pk]))
+
+        text = page.content.decode()
+        assert "<b>Called</b>" not in text and "&lt;b&gt;Called&lt;/b&gt;" in text
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+        assert "&lt;i&gt;Bo&lt;/i&gt; Li, Call-center rep" in text
+        assert "<img src=x" not in text and "&lt;img src=x onerror=alert(2)&gt;" in text
 
 
 class TestComments:

@@ -2,6 +2,7 @@
 A wrong token is a plain 404, guessing is rate-limited, and internal notes never show."""
 
 import secrets
+from datetime import UTC, datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -9,8 +10,9 @@ from django.test import Client
 from django.urls import reverse
 
 from crm.models import Channel, OutboundEmail, Role
-from tests.factories import UserFactory, web_inquiry
-from tickets.models import Attachment, InquiryStatus, Message, MessageKind
+from customers.models import ContactKind
+from tests.factories import ContactPointFactory, CustomerFactory, UserFactory, web_inquiry
+from tickets.models import Attachment, Inquiry, InquiryEvent, InquiryStatus, Message, MessageKind
 from tickets.services.inquiries import inquiry_set_status
 from tickets.services.workspace import inquiry_note_add, inquiry_reply
 
@@ -154,6 +156,67 @@ def test_attachments_of_public_messages_download_with_the_token(client, rep):
     assert download(foreign).status_code == 404
     page = client.get(inquiry.get_tracking_url()).content.decode()
     assert "photo.html" in page and "internal.txt" not in page
+
+
+def _at(inquiry, moment):
+    """Her inquiry, its messages and its status changes as if they all happened at `moment`."""
+    Inquiry.objects.filter(pk=inquiry.pk).update(created_at=moment)
+    Message.objects.filter(inquiry=inquiry).update(created_at=moment)
+    InquiryEvent.objects.filter(inquiry=inquiry).update(created_at=moment)
+
+
+def test_times_are_in_the_shops_zone_for_whoever_holds_the_link(client, rep, settings):
+    settings.TIME_ZONE = "America/New_York"
+    inquiry = web_inquiry(text="Where is my parcel?")
+    inquiry_reply(inquiry=inquiry, text="It arrives tomorrow.", actor=rep)
+    # 4:30 UTC on March 8 is still March 7 in New York.
+    _at(inquiry, datetime(2026, 3, 8, 4, 30, tzinfo=UTC))
+
+    page = client.get(inquiry.get_tracking_url()).content.decode()
+
+    assert "opened Mar 7, 2026, 11:30 PM</p>" in page
+    shown = 'datetime="2026-03-07T23:30:00-05:00">Mar 7, 2026, 11:30 PM</time>'
+    assert page.count(shown) == 4  # her message, the reply, received, working on it
+
+
+def test_in_the_portal_times_are_in_her_zone_and_files_download_from_the_portal(client):
+    user = UserFactory(role=Role.CUSTOMER, email="maya@example.com", time_zone="Asia/Kolkata")
+    customer = CustomerFactory(user=user)
+    ContactPointFactory(customer=customer, kind=ContactKind.EMAIL, value="maya@example.com")
+    inquiry = web_inquiry(email="maya@example.com")
+    client.force_login(user)
+    upload = SimpleUploadedFile("receipt.pdf", b"%PDF-1.4", "application/pdf")
+    client.post(
+        reverse("support:portal_inquiry_reply", args=[inquiry.reference]),
+        {"text": "Receipt attached", "attachments": [upload]},
+    )
+    _at(inquiry, datetime(2026, 3, 7, 20, 0, tzinfo=UTC))
+    attachment = Attachment.objects.get(message__inquiry=inquiry)
+
+    page = client.get(reverse("support:portal_inquiry", args=[inquiry.reference]))
+
+    text = page.content.decode()
+    assert 'datetime="2026-03-08T01:30:00+05:30">Mar 8, 2026, 1:30 AM</time>' in text
+    url = reverse("support:portal_inquiry_attachment", args=[inquiry.reference, attachment.pk])
+    assert f'<a href="{url}" download>' in text
+    assert 'receipt.pdf</a> <span class="small text-body-secondary">8\xa0bytes</span>' in text
+
+
+def test_what_she_wrote_is_shown_as_text_with_its_line_breaks(client):
+    inquiry = web_inquiry(text="<b>Hello</b>\nMy order & <script>alert(1)</script>")
+    url = reverse("support:track_reply", args=[inquiry.tracking_token])
+    upload = SimpleUploadedFile("<img src=x>.txt", b"hi", "text/plain")
+    client.post(url, {"text": "See file", "attachments": [upload]})
+    attachment = Attachment.objects.get(message__inquiry=inquiry)
+
+    page = client.get(inquiry.get_tracking_url()).content.decode()
+
+    assert (
+        "&lt;b&gt;Hello&lt;/b&gt;<br>My order &amp; &lt;script&gt;alert(1)&lt;/script&gt;" in page
+    )
+    assert "<script>alert(1)" not in page and "<img src=x>" not in page
+    url = reverse("support:track_attachment", args=[inquiry.tracking_token, attachment.pk])
+    assert f'<a href="{url}" download>' in page
 
 
 @pytest.mark.parametrize("count", [2, 20])

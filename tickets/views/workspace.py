@@ -190,7 +190,7 @@ class Stamp(TypedDict):
 def _stamp(moment: datetime, zone: tzinfo) -> Stamp:
     return Stamp(
         iso=formats.iso(moment, zone),
-        title=formats.long_date_time_zone(moment, zone),
+        title=formats.full_date_time_zone(moment, zone),
         short=formats.month_day_time(moment, zone),
     )
 
