@@ -77,15 +77,16 @@ def insight_of(customer: Customer) -> CustomerInsight | None:
 
 
 def customer_with_insight(*, customer_id: int) -> Customer | None:
-    """The customer as customer_for_page reads her (home store, contact points, alias), with
-    her insight and the thresholds in the same query."""
+    """The customer with her home store and contact points, her insight and the thresholds in
+    the same query. The record she was merged into, if any, is not loaded: the pages that show
+    her only redirect from an alias. Ordered by id alone: the model's ordering by name made
+    building the query's SQL cost more than running it."""
     return (
         with_insight(
-            Customer.objects.select_related("home_store", "merged_into").prefetch_related(
-                "contact_points"
-            )
+            Customer.objects.select_related("home_store").prefetch_related("contact_points")
         )
         .filter(pk=customer_id)
+        .order_by()
         .first()
     )
 

@@ -436,9 +436,9 @@ class TestStockTimelineReceipt:
 
         keys = sorted(OutboundEmail.objects.values_list("key", flat=True))
         returns = Return.objects.order_by("pk")
-        assert [k for k in keys if k.startswith("return-receipt:")] == [
+        assert [k for k in keys if k.startswith("return-receipt:")] == sorted(
             f"return-receipt:{r.pk}" for r in returns
-        ]
+        )
 
 
 @pytest.mark.django_db
