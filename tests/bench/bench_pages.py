@@ -607,11 +607,16 @@ def set_aside_unrouted() -> None:
 
 
 def vacuum() -> None:
-    """Clean up after what earlier runs' job phases wrote, as autovacuum would have by the time
-    of another run (it may be off on a benchmark machine): without it, the counts' index-only
-    scans read the heap of every page written since."""
+    """Clean up after what earlier runs' job phases wrote, as the services a deployment runs
+    would have by the time of another run: beat folds the open-inquiry tally every minute (the
+    job phases leave thousands of unfolded rows for the agent queue to sum), and autovacuum (it
+    may be off on a benchmark machine) keeps the counts' index-only scans off the heap of every
+    page written since."""
     from django.db import connection
 
+    from tickets.services.tally import open_inquiry_tally_compact
+
+    open_inquiry_tally_compact()
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE")
 
